@@ -1,0 +1,1 @@
+"""Event-sourced customer-loyalty engine fed by Kafka."""

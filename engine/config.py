@@ -1,0 +1,53 @@
+"""Configuration from the environment, read once by the composition root (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import ConfigurationError
+
+DEFAULT_BROKER = "127.0.0.1:9092"
+DEFAULT_DATA_DIR = "~/.loyalty"
+DEFAULT_API_KEY = "dev-key-change-me"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to find its parts.
+
+    ``store_url`` is either a SQLite file path (the embedded default, under ``data_dir``) or a
+    ``postgresql://`` URL.
+    """
+
+    broker: str = DEFAULT_BROKER
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).expanduser())
+    store_url: str = ""
+    api_key: str = DEFAULT_API_KEY
+    group_id: str = "loyalty-worker"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.store_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.is_postgres:
+            raise ConfigurationError("the store is PostgreSQL, not a SQLite file")
+        return Path(self.store_url).expanduser()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("LOYALTY_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
+        store_url = env.get("LOYALTY_STORE_URL") or str(data_dir / "loyalty.sqlite")
+        if store_url.startswith("sqlite:///"):
+            store_url = store_url[len("sqlite:///") :]
+        return cls(
+            broker=env.get("LOYALTY_BROKER") or DEFAULT_BROKER,
+            data_dir=data_dir,
+            store_url=store_url,
+            api_key=env.get("LOYALTY_API_KEY") or DEFAULT_API_KEY,
+            group_id=env.get("LOYALTY_GROUP_ID") or "loyalty-worker",
+        )
