@@ -1,0 +1,1 @@
+"""Shared test support: pytest fixtures for the real parts (broker, PostgreSQL, data directory)."""
