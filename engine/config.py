@@ -26,6 +26,7 @@ class Settings:
     store_url: str = ""
     api_key: str = DEFAULT_API_KEY
     group_id: str = "loyalty-worker"
+    rebalance_timeout: float = 2.0
 
     @property
     def is_postgres(self) -> bool:
@@ -50,4 +51,5 @@ class Settings:
             store_url=store_url,
             api_key=env.get("LOYALTY_API_KEY") or DEFAULT_API_KEY,
             group_id=env.get("LOYALTY_GROUP_ID") or "loyalty-worker",
+            rebalance_timeout=float(env.get("LOYALTY_REBALANCE_TIMEOUT") or 2.0),
         )

@@ -1,0 +1,85 @@
+"""Batched catch-up of a projection over the store's notification log.
+
+eventsourcing's SQLite recorder has no subscription and its ProjectionRunner commits once per
+event, so projections here read the log in pages and write each page's rows and the new position
+in ONE transaction of the same database: a crash mid-update never double-counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from engine.store.app import LoyaltyStore
+
+PAGE = 2000
+
+META_FIELDS = ("originator_id", "originator_version", "originator_topic", "timestamp")
+
+
+class Projection(Protocol):
+    name: str
+
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
+        """Fold the decoded domain events of one page into rows, through ``cursor``."""
+
+    def reset(self, store: LoyaltyStore, cursor: Any) -> None:
+        """Drop every row of the read model."""
+
+
+def event_fields(event: Any) -> dict[str, Any]:
+    return {k: v for k, v in event.__dict__.items() if k not in META_FIELDS}
+
+
+def position_of(store: LoyaltyStore, name: str) -> int:
+    rows = store.sql.query(
+        "SELECT notification_id FROM projection_positions WHERE name = ?", (name,)
+    )
+    return int(rows[0]["notification_id"]) if rows else 0
+
+
+def catch_up(
+    store: LoyaltyStore,
+    projection: Projection,
+    *,
+    page: int = PAGE,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Fold everything after the projection's position; returns how many events it read."""
+    done = 0
+    position = position_of(store, projection.name)
+    while True:
+        notifications = store.notifications(position, page)
+        if not notifications:
+            return done
+        events = [store.decode(n) for n in notifications]
+        last = notifications[-1].id
+        with store.sql.transaction() as cur:
+            # The position moves only from where this run read it; a concurrent runner that
+            # got there first makes this update miss, and the page is rolled back.
+            store.sql.execute(
+                cur,
+                "INSERT INTO projection_positions (name, notification_id) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET notification_id = excluded.notification_id "
+                "WHERE projection_positions.notification_id = ? RETURNING notification_id",
+                (projection.name, last, position),
+            )
+            if cur.fetchone() is None:
+                raise RuntimeError(f"projection {projection.name} moved under this runner")
+            projection.apply_page(store, cur, events)
+        position = last
+        done += len(notifications)
+        if progress is not None:
+            progress(len(notifications))
+
+
+def rebuild(
+    store: LoyaltyStore, projection: Projection, progress: Callable[[int], None] | None = None
+) -> int:
+    """Drop the read model and fold the whole history again."""
+    with store.sql.transaction() as cur:
+        projection.reset(store, cur)
+        store.sql.execute(
+            cur, "DELETE FROM projection_positions WHERE name = ?", (projection.name,)
+        )
+    return catch_up(store, projection, progress=progress)

@@ -1,0 +1,225 @@
+"""The service layer of the worker: a batch of Kafka messages in, one store transaction out.
+
+Per message: skip it if its offset is below the stored position (already applied), decode and
+validate it (dead letter on failure), load the member (kept in memory: this process is the single
+writer of the members of its partitions), apply the fact (dead letter on a business refusal).
+Then the members' new events, the positions reached, the dead letters and the outgoing commands
+are saved in ONE transaction. Kafka offsets are committed by the stream only after that.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import IntegrityError
+
+from engine.aggregates.member import Member
+from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
+from engine.errors import InvalidFact, RejectedFact
+from engine.store.app import LoyaltyStore
+from engine.store.recorders import SideWrites
+
+log = logging.getLogger(__name__)
+
+MAX_CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One Kafka record as the stream hands it over."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+    @property
+    def position_key(self) -> str:
+        return f"{self.topic}#{self.partition}"
+
+
+@dataclass
+class BatchOutcome:
+    applied: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    commands: int = 0
+    last_event_time: Any = None
+
+
+class _Poison(Exception):
+    """An unexpected error while applying one message; the batch is retried message by message
+    so that only that message is dead-lettered."""
+
+
+@dataclass
+class _Batch:
+    members: dict[str, Member] = field(default_factory=dict)
+    fresh: set[str] = field(default_factory=set)
+    side: SideWrites = field(default_factory=SideWrites)
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+
+class Ledger:
+    """Applies batches of messages to members; owns the in-memory members of its partitions."""
+
+    def __init__(self, store: LoyaltyStore) -> None:
+        self.store = store
+        self.members: dict[str, Member] = {}
+        self.positions: dict[str, int] = store.positions()
+        self.programs = store.program_book()
+        self._reload_requested = False
+
+    def request_reload(self) -> None:
+        """Ask for a reload before the next batch (safe to call from another task)."""
+        self._reload_requested = True
+
+    def handle(self, messages: Sequence[Incoming]) -> BatchOutcome:
+        """Apply a batch exactly once; returns what happened. Never raises for bad input."""
+        if self._reload_requested:
+            self._reload_requested = False
+            self.reload()
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            try:
+                return self._apply(messages, isolate=False)
+            except IntegrityError as exc:
+                # Another writer (a redemption through the API, or a worker that owned these
+                # partitions before a rebalance) got there first: reload and try again.
+                log.info("store conflict (%s), reloading members (attempt %d)", exc, attempt + 1)
+                self.reload()
+            except _Poison:
+                self.members.clear()
+                return self._one_by_one(messages)
+        raise IntegrityError(f"batch still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+
+    def reload(self) -> None:
+        self.members.clear()
+        self.positions = self.store.positions()
+        self.programs = self.store.program_book()
+
+    def _one_by_one(self, messages: Sequence[Incoming]) -> BatchOutcome:
+        total = BatchOutcome()
+        for message in messages:
+            outcome = self._apply([message], isolate=True)
+            total.applied += outcome.applied
+            total.skipped += outcome.skipped
+            total.dead_lettered += outcome.dead_lettered
+            total.commands += outcome.commands
+            total.last_event_time = outcome.last_event_time or total.last_event_time
+        return total
+
+    def _apply(self, messages: Sequence[Incoming], *, isolate: bool) -> BatchOutcome:
+        batch = _Batch()
+        for message in messages:
+            key = message.position_key
+            if message.offset < batch.side.positions.get(key, self.positions.get(key, 0)):
+                batch.outcome.skipped += 1
+                continue
+            batch.side.positions[key] = message.offset + 1
+            try:
+                self._apply_one(message, batch)
+            except (InvalidFact, RejectedFact) as exc:
+                self._dead_letter(batch, message, exc.reason)
+            except Exception as exc:
+                if not isolate:
+                    raise _Poison(str(exc)) from exc
+                log.exception("engine error on %s@%d", key, message.offset)
+                batch.members.clear()
+                self.members.clear()
+                self._dead_letter(batch, message, f"engine error: {type(exc).__name__}")
+        try:
+            self.store.save(batch.members.values(), batch.side)
+        except Exception:
+            # The in-memory members hold events that did not land: forget them.
+            for customer_id in batch.members:
+                self.members.pop(customer_id, None)
+            raise
+        self.positions.update(batch.side.positions)
+        self.members.update(batch.members)
+        return batch.outcome
+
+    def _apply_one(self, message: Incoming, batch: _Batch) -> None:
+        if message.topic == COMMANDS_TOPIC:
+            from engine.aggregates.commands import Command
+
+            command = Command.from_json(message.value)
+            member = self._member(command.customer_id, command.occurred_at, batch)
+            self._emit(batch, member.apply_command(command, self.programs))
+            batch.outcome.applied += 1
+            return
+        fact = decode(message.value)
+        member = self._member(fact.customer_id, fact.occurred_at, batch)
+        try:
+            self._emit(batch, member.apply_fact(fact, self.programs))
+        except RejectedFact:
+            if fact.customer_id in batch.fresh and len(member.pending_events) == 1:
+                # A refused first fact does not enrol anybody.
+                del batch.members[fact.customer_id]
+                batch.fresh.discard(fact.customer_id)
+            raise
+        batch.outcome.applied += 1
+        batch.outcome.last_event_time = _later(batch.outcome.last_event_time, fact)
+
+    def _member(self, customer_id: str, at: Any, batch: _Batch) -> Member:
+        member = batch.members.get(customer_id) or self.members.get(customer_id)
+        if member is None:
+            member = self.store.get_member(customer_id)
+        if member is None:
+            member = Member(customer_id=customer_id, timestamp=at)
+            batch.fresh.add(customer_id)
+        batch.members[customer_id] = member
+        return member
+
+    def _emit(self, batch: _Batch, commands: Sequence[Any]) -> None:
+        for command in commands:
+            batch.side.outbox.append(
+                (command.command_id, COMMANDS_TOPIC, command.customer_id,
+                 command.to_json().decode())
+            )
+            batch.outcome.commands += 1
+
+    def _dead_letter(self, batch: _Batch, message: Incoming, reason: str) -> None:
+        event_id, customer_id = _ids(message.value)
+        key = f"{message.topic}#{message.partition}@{message.offset}"
+        payload = base64.b64encode(message.value).decode()
+        batch.side.dead_letters.append(
+            (key, message.topic, message.partition, message.offset, reason, payload,
+             event_id, customer_id)
+        )
+        envelope = {
+            "value_b64": payload,
+            "headers": {
+                "reason": reason,
+                "source_topic": message.topic,
+                "source_partition": str(message.partition),
+                "source_offset": str(message.offset),
+            },
+        }
+        batch.side.outbox.append(
+            (f"dlq:{key}", DEAD_LETTER_TOPIC, customer_id or "", orjson.dumps(envelope).decode())
+        )
+        batch.outcome.dead_lettered += 1
+
+
+def _ids(value: bytes) -> tuple[str | None, str | None]:
+    """Best-effort ids of a refused message, for listing; never raises."""
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(obj, dict):
+        return None, None
+    event_id, customer_id = obj.get("event_id"), obj.get("customer_id")
+    return (
+        event_id if isinstance(event_id, str) else None,
+        customer_id if isinstance(customer_id, str) else None,
+    )
+
+
+def _later(current: Any, fact: Fact) -> Any:
+    return fact.occurred_at if current is None or fact.occurred_at > current else current

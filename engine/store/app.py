@@ -1,0 +1,126 @@
+"""The composition of the event store: an eventsourcing Application over SQLite or PostgreSQL,
+with the engine's recorders, plus a SQL session on the same database for the side tables and
+read models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from engine.aggregates.member import Member, member_id
+from engine.config import Settings
+from engine.errors import StoreUnavailable
+from engine.program import ProgramBook
+from engine.store.recorders import (
+    LoyaltyPostgresRecorder,
+    LoyaltySQLiteRecorder,
+    SideWrites,
+)
+from engine.store.sql import PostgresSession, SqliteSession, SqlSession
+
+
+class LoyaltyApplication(Application):  # type: ignore[type-arg]
+    name = "loyalty"
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's configuration for the store the settings name."""
+    if settings.is_postgres:
+        url = urlparse(settings.store_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(LoyaltyPostgresRecorder),
+            "POSTGRES_DBNAME": (url.path or "/").lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": "4",
+            "CREATE_TABLE": "y",
+        }
+    path = settings.sqlite_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": get_topic(LoyaltySQLiteRecorder),
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "CREATE_TABLE": "y",
+    }
+
+
+class LoyaltyStore:
+    """Members and program versions in the event store; side tables through ``sql``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        try:
+            self.app = LoyaltyApplication(env=store_env(settings))
+            self.sql: SqlSession = (
+                PostgresSession(settings.store_url)
+                if settings.is_postgres
+                else SqliteSession(settings.sqlite_path)
+            )
+        except Exception as exc:  # the libraries raise many kinds; say which store failed
+            raise StoreUnavailable(f"cannot open the store {describe(settings)}: {exc}") from exc
+        self.sql.create_tables()
+
+    # -- write side --------------------------------------------------------------------
+
+    def get_member(self, customer_id: str) -> Member | None:
+        from eventsourcing.application import AggregateNotFoundError
+
+        try:
+            return self.app.repository.get(member_id(customer_id))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            return None
+
+    def save(self, aggregates: Iterable[Aggregate], side: SideWrites | None = None) -> None:
+        """Write every pending event of the aggregates and the side writes in one transaction.
+
+        Raises eventsourcing's IntegrityError on a version or position conflict; the caller's
+        in-memory aggregates are then stale and must be reloaded.
+        """
+        events = [e for agg in aggregates for e in agg.collect_events()]
+        self.app.events.put(events, side=side)
+
+    def program_book(self) -> ProgramBook:
+        return ProgramBook()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        rows = self.sql.query("SELECT key, next_offset FROM kafka_positions")
+        return {row["key"]: int(row["next_offset"]) for row in rows}
+
+    def notifications(self, after: int, limit: int) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(  # type: ignore[attr-defined]
+            start=after, limit=limit, inclusive_of_start=False
+        )
+
+    def max_notification_id(self) -> int:
+        return self.app.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
+
+    def decode(self, notification: Notification) -> Any:
+        return self.app.mapper.to_domain_event(notification)
+
+    def close(self) -> None:
+        self.sql.close()
+        self.app.close()
+
+
+def describe(settings: Settings) -> str:
+    if settings.is_postgres:
+        url = urlparse(settings.store_url)
+        return f"postgresql://{url.hostname}:{url.port or 5432}{url.path}"
+    return str(settings.sqlite_path)
+
+
+def open_store(settings: Settings) -> LoyaltyStore:
+    return LoyaltyStore(settings)

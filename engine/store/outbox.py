@@ -1,0 +1,51 @@
+"""Reading and acknowledging the outbox: messages saved with a batch, sent after its commit."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import orjson
+
+from engine.store.app import LoyaltyStore
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: str
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def pending(store: LoyaltyStore, limit: int = 5000) -> list[OutboxMessage]:
+    rows = store.sql.query(
+        "SELECT id, topic, msg_key, payload FROM outbox WHERE sent = 0 ORDER BY id LIMIT ?",
+        (limit,),
+    )
+    return [_message(r) for r in rows]
+
+
+def mark_sent(store: LoyaltyStore, ids: list[str]) -> None:
+    if not ids:
+        return
+    with store.sql.transaction() as cur:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            store.sql.execute(cur, f"UPDATE outbox SET sent = 1 WHERE id IN ({marks})", chunk)
+
+
+def _message(row: dict[str, object]) -> OutboxMessage:
+    payload = str(row["payload"])
+    if str(row["id"]).startswith("dlq:"):
+        envelope = orjson.loads(payload)
+        value = base64.b64decode(envelope["value_b64"])
+        headers = [(k, str(v).encode()) for k, v in envelope["headers"].items()]
+    else:
+        value, headers = payload.encode(), []
+    return OutboxMessage(
+        id=str(row["id"]), topic=str(row["topic"]), key=str(row["msg_key"]).encode(),
+        value=value, headers=headers,
+    )

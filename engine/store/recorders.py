@@ -1,0 +1,89 @@
+"""eventsourcing recorders that also write the engine's side tables in the SAME transaction as
+the domain events: Kafka positions (exactly-once effect), dead letters and the outbox.
+
+``app.events.put(events, side=SideWrites(...))`` reaches ``_insert_events`` with the kwargs;
+both the SQLite and the PostgreSQL recorder call it inside their insert transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from engine.store.sql import pg_sql
+from engine.store.tables import SIDE_TABLES
+
+UPSERT_POSITION = (
+    "INSERT INTO kafka_positions (key, next_offset) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET next_offset = excluded.next_offset "
+    "WHERE kafka_positions.next_offset < excluded.next_offset "
+    "RETURNING next_offset"
+)
+INSERT_DEAD_LETTER = (
+    "INSERT INTO dead_letters "
+    "(key, topic, kafka_partition, kafka_offset, reason, payload, event_id, customer_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
+INSERT_OUTBOX = (
+    "INSERT INTO outbox (id, topic, msg_key, payload, sent) VALUES (?, ?, ?, ?, 0) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+
+
+@dataclass
+class SideWrites:
+    """What travels with one batch of domain events."""
+
+    positions: dict[str, int] = field(default_factory=dict)
+    dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
+    outbox: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.positions or self.dead_letters or self.outbox)
+
+
+class PositionConflict(IntegrityError):
+    """A Kafka position did not move forward: the batch was already applied elsewhere."""
+
+
+def write_side(execute: Any, fetchone: Any, side: SideWrites | None) -> None:
+    if not side:
+        return
+    for key, next_offset in side.positions.items():
+        execute(UPSERT_POSITION, (key, next_offset))
+        if fetchone() is None:
+            raise PositionConflict(f"position {key} is already at or past {next_offset}")
+    for row in side.dead_letters:
+        execute(INSERT_DEAD_LETTER, row)
+    for row in side.outbox:
+        execute(INSERT_OUTBOX, row)
+
+
+class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
+    def _create_table(self, c: Any) -> None:
+        super()._create_table(c)
+        for ddl in SIDE_TABLES:
+            c.execute(ddl)
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        write_side(c.execute, c.fetchone, kwargs.get("side"))
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
+class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
+    def _create_table(self, curs: Any) -> None:
+        super()._create_table(curs)
+        for ddl in SIDE_TABLES:
+            curs.execute(ddl, prepare=False)
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        write_side(lambda sql, params: curs.execute(pg_sql(sql), params), curs.fetchone,
+                   kwargs.get("side"))
+        super()._insert_events(curs, stored_events, **kwargs)

@@ -1,0 +1,104 @@
+"""A thin SQL session over SQLite or PostgreSQL for the engine's own tables.
+
+Statements are written once with ``?`` placeholders; the PostgreSQL session rewrites them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.store.tables import SIDE_TABLES
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+def pg_sql(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class SqlSession:
+    """One connection; ``transaction()`` commits on success and rolls back on error."""
+
+    is_postgres = False
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+        yield
+
+    def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def create_tables(self) -> None:
+        with self.transaction() as cur:
+            for ddl in SIDE_TABLES:
+                self.execute(cur, ddl)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteSession(SqlSession):
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        self.conn = sqlite3.connect(
+            str(path), isolation_level=None, check_same_thread=False, timeout=timeout
+        )
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        return cursor.execute(sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresSession(SqlSession):
+    is_postgres = True
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.conn.cursor() as cur:
+            cur.execute(pg_sql(sql), params)
+            return list(cur.fetchall())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            yield cur
+
+    def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        return cursor.execute(pg_sql(sql), params)
+
+    def close(self) -> None:
+        self.conn.close()
