@@ -1,0 +1,180 @@
+"""`loyalty`: every subcommand is a thin call into the engine; output with --json for scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+from engine.config import Settings
+from engine.errors import LoyaltyError
+
+app = typer.Typer(
+    help="Event-sourced loyalty engine: broker, worker, API and back-office commands.\n\n"
+    "Configured by LOYALTY_BROKER, LOYALTY_STORE_URL, LOYALTY_DATA_DIR and LOYALTY_API_KEY.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Port to listen on (loopback).")] = 9092,
+) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu, memory only) in the foreground."""
+    from engine.broker import EmbeddedBroker
+
+    embedded = EmbeddedBroker(port=port)
+    console.print(f"broker listening on [bold]{embedded.bootstrap}[/] (Ctrl-C to stop)")
+    embedded.run_foreground()
+
+
+@app.command()
+def publish(
+    source: Annotated[str, typer.Argument(help="JSON-lines file of events, or - for stdin.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Validate JSON-lines events and publish each to its topic, keyed by customer_id.
+
+    A line that fails validation is refused with its line number and reason, and nothing of it
+    is sent; the other lines are sent. Exits 1 when any line was refused.
+    """
+    from engine.publish import publish_lines
+
+    stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
+    with stream:
+        lines = stream.read().splitlines()
+    report = asyncio.run(publish_lines(settings().broker, lines))
+    if json_out:
+        emit_json({"sent": dict(report.by_topic), "refused": [
+            {"line": n, "reason": r} for n, r in report.refused]})
+    else:
+        for number, reason in report.refused:
+            err.print(f"line {number}: refused: {reason}")
+        for topic, count in sorted(report.by_topic.items()):
+            console.print(f"{count:>8}  {topic}")
+        console.print(f"{report.sent:>8}  sent in all, {len(report.refused)} refused")
+    raise typer.Exit(1 if report.refused else 0)
+
+
+@app.command()
+def worker(
+    until_idle: Annotated[
+        Optional[float],
+        typer.Option(help="Exit 0 once nothing new has arrived for this many seconds."),
+    ] = None,
+) -> None:
+    """Consume every topic and apply the facts to the members in the store."""
+    from engine.streams.worker import run_worker
+
+    stats = asyncio.run(run_worker(settings(), until_idle=until_idle))
+    rate = stats.messages / stats.busy_seconds if stats.busy_seconds else 0.0
+    err.print(
+        f"worker done: {stats.messages} messages, {stats.applied} applied, "
+        f"{stats.skipped} already applied, {stats.dead_lettered} dead-lettered "
+        f"({rate:,.0f} messages/s while busy)"
+    )
+
+
+@app.command()
+def balance(
+    customer_id: Annotated[str, typer.Argument(help="The member's customer id.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Show a member's balance view."""
+    from engine.cli.render import balance_table
+    from engine.projections.balances import read_balance
+    from engine.store import open_store
+
+    store = open_store(settings())
+    try:
+        row = read_balance(store, customer_id)
+    finally:
+        store.close()
+    if row is None:
+        err.print(f"no member with customer id {customer_id!r}")
+        raise typer.Exit(1)
+    if json_out:
+        emit_json(row)
+    else:
+        console.print(balance_table(row))
+
+
+@app.command("dead-letters")
+def dead_letters(
+    json_out: JsonFlag = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many, newest last.")] = 100,
+) -> None:
+    """List the messages the worker refused, with the reason for each."""
+    from engine.cli.render import dead_letter_table
+    from engine.store import open_store
+    from engine.store.dead_letters import list_dead_letters
+
+    store = open_store(settings())
+    try:
+        rows = list_dead_letters(store, limit)
+    finally:
+        store.close()
+    if json_out:
+        emit_json(rows)
+    else:
+        console.print(dead_letter_table(rows))
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the back-office HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from engine.api.app import create_api
+
+    uvicorn.run(create_api(settings()), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    serve: Annotated[bool, typer.Option(help="Keep broker, worker and API running.")] = False,
+    customers: Annotated[int, typer.Option(help="How many customers to simulate.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the generated stream.")] = 7,
+) -> None:
+    """Run everything on the embedded default and publish a generated year of a store."""
+    from engine.cli.demo import run_demo
+
+    run_demo(console, customers=customers, seed=seed, serve=serve)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        app()
+    except LoyaltyError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
