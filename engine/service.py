@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,13 @@ from engine.aggregates.member import Member
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
 from engine.store.app import LoyaltyStore
+from engine.store.programs import catalog_version, program_book
 from engine.store.recorders import SideWrites
 
 log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 5
+PROGRAM_POLL_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,9 @@ class Ledger:
         self.store = store
         self.members: dict[str, Member] = {}
         self.positions: dict[str, int] = store.positions()
-        self.programs = store.program_book()
+        self.programs = program_book(store)
+        self._catalog_version = catalog_version(store)
+        self._catalog_checked = time.monotonic()
         self._reload_requested = False
 
     def request_reload(self) -> None:
@@ -84,6 +89,7 @@ class Ledger:
         if self._reload_requested:
             self._reload_requested = False
             self.reload()
+        self._refresh_programs()
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 return self._apply(messages, isolate=False)
@@ -100,7 +106,20 @@ class Ledger:
     def reload(self) -> None:
         self.members.clear()
         self.positions = self.store.positions()
-        self.programs = self.store.program_book()
+        self.programs = program_book(self.store)
+        self._catalog_version = catalog_version(self.store)
+
+    def _refresh_programs(self) -> None:
+        """Pick up a newly published program version (polled, cheaply, every few seconds)."""
+        now = time.monotonic()
+        if now - self._catalog_checked < PROGRAM_POLL_SECONDS:
+            return
+        self._catalog_checked = now
+        version = catalog_version(self.store)
+        if version != self._catalog_version:
+            self._catalog_version = version
+            self.programs = program_book(self.store)
+            log.info("program catalog now at version %d", version)
 
     def _one_by_one(self, messages: Sequence[Incoming]) -> BatchOutcome:
         total = BatchOutcome()
@@ -149,11 +168,14 @@ class Ledger:
 
             command = Command.from_json(message.value)
             member = self._member(command.customer_id, command.occurred_at, batch)
+            before = _version_before(member, batch)
             self._emit(batch, member.apply_command(command, self.programs))
+            self._record_source(batch, message, "command", command.command_id, member, before)
             batch.outcome.applied += 1
             return
         fact = decode(message.value)
         member = self._member(fact.customer_id, fact.occurred_at, batch)
+        before = _version_before(member, batch)
         try:
             self._emit(batch, member.apply_fact(fact, self.programs))
         except RejectedFact:
@@ -162,8 +184,23 @@ class Ledger:
                 del batch.members[fact.customer_id]
                 batch.fresh.discard(fact.customer_id)
             raise
+        self._record_source(batch, message, "fact", fact.event_id, member, before)
         batch.outcome.applied += 1
         batch.outcome.last_event_time = _later(batch.outcome.last_event_time, fact)
+
+    @staticmethod
+    def _record_source(
+        batch: _Batch, message: Incoming, kind: str, source_id: str, member: Member, before: int
+    ) -> None:
+        """Keep the accepted message with the span of member versions it produced (none for a
+        re-sent fact), in the batch's transaction."""
+        after = member.version
+        span = (before + 1, after) if after > before else (None, None)
+        batch.side.source_facts.append((
+            f"{message.position_key}@{message.offset}", kind, message.topic, message.partition,
+            message.offset, source_id, member.customer_id, member.id.hex, *span,
+            message.value.decode("utf-8"),
+        ))
 
     def _member(self, customer_id: str, at: Any, batch: _Batch) -> Member:
         member = batch.members.get(customer_id) or self.members.get(customer_id)
@@ -204,6 +241,15 @@ class Ledger:
             (f"dlq:{key}", DEAD_LETTER_TOPIC, customer_id or "", orjson.dumps(envelope).decode())
         )
         batch.outcome.dead_lettered += 1
+
+
+def _version_before(member: Member, batch: _Batch) -> int:
+    """The member's version before the message; a member this message enrols starts at 0, so
+    its Enrolled event belongs to the message too. (An aggregate's version counts its pending
+    events.)"""
+    if member.customer_id in batch.fresh and member.version == 1:
+        return 0
+    return member.version
 
 
 def _ids(value: bytes) -> tuple[str | None, str | None]:

@@ -16,7 +16,6 @@ from eventsourcing.utils import get_topic
 from engine.aggregates.member import Member, member_id
 from engine.config import Settings
 from engine.errors import StoreUnavailable
-from engine.program import ProgramBook
 from engine.store.recorders import (
     LoyaltyPostgresRecorder,
     LoyaltySQLiteRecorder,
@@ -89,9 +88,6 @@ class LoyaltyStore:
         """
         events = [e for agg in aggregates for e in agg.collect_events()]
         self.app.events.put(events, side=side)
-
-    def program_book(self) -> ProgramBook:
-        return ProgramBook()
 
     # -- reads -------------------------------------------------------------------------
 

@@ -29,6 +29,11 @@ INSERT_DEAD_LETTER = (
     "(key, topic, kafka_partition, kafka_offset, reason, payload, event_id, customer_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
 )
+INSERT_SOURCE_FACT = (
+    "INSERT INTO source_facts (key, kind, topic, kafka_partition, kafka_offset, event_id, "
+    "customer_id, member_id, from_version, to_version, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
 INSERT_OUTBOX = (
     "INSERT INTO outbox (id, topic, msg_key, payload, sent) VALUES (?, ?, ?, ?, 0) "
     "ON CONFLICT (id) DO NOTHING"
@@ -42,9 +47,10 @@ class SideWrites:
     positions: dict[str, int] = field(default_factory=dict)
     dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
     outbox: list[tuple[str, str, str, str]] = field(default_factory=list)
+    source_facts: list[tuple[Any, ...]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.positions or self.dead_letters or self.outbox)
+        return bool(self.positions or self.dead_letters or self.outbox or self.source_facts)
 
 
 class PositionConflict(IntegrityError):
@@ -62,6 +68,8 @@ def write_side(execute: Any, fetchone: Any, side: SideWrites | None) -> None:
         execute(INSERT_DEAD_LETTER, row)
     for row in side.outbox:
         execute(INSERT_OUTBOX, row)
+    for row in side.source_facts:
+        execute(INSERT_SOURCE_FACT, row)
 
 
 class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):

@@ -30,6 +30,22 @@ SIDE_TABLES: tuple[str, ...] = (
         payload TEXT NOT NULL,
         sent INTEGER NOT NULL DEFAULT 0
     )""",
+    # Every accepted source message (fact or command) with the span of member versions it
+    # produced, for auditors who recompute awards from history.
+    """CREATE TABLE IF NOT EXISTS source_facts (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        kafka_partition INTEGER NOT NULL,
+        kafka_offset BIGINT NOT NULL,
+        event_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        from_version INTEGER,
+        to_version INTEGER,
+        payload TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS source_facts_member ON source_facts (member_id)",
     """CREATE TABLE IF NOT EXISTS projection_positions (
         name TEXT PRIMARY KEY,
         notification_id BIGINT NOT NULL

@@ -104,3 +104,20 @@ def test_rebuilt_balances_equal_incremental_ones(store):
     incremental = read_balance(store, "alice"), read_balance(store, "bob")
     rebuild(store, BalanceProjection())
     assert (read_balance(store, "alice"), read_balance(store, "bob")) == incremental
+
+
+def test_each_accepted_fact_is_kept_with_the_member_versions_it_produced(store):
+    Ledger(store).handle(orders_batch())
+    rows = store.sql.query(
+        "SELECT key, event_id, customer_id, from_version, to_version FROM source_facts "
+        "ORDER BY kafka_offset"
+    )
+    spans = [(r["event_id"], r["from_version"], r["to_version"]) for r in rows]
+    # r-1 enrols alice (v1) and welcomes her; o-1 continues her history; bob's first order
+    # enrols him; the malformed message is not a source fact; the re-sent o-1 produced nothing.
+    assert [s[0] for s in spans] == ["r-1", "o-1", "o-2", "o-1"]
+    assert spans[0][1] == 1 and spans[1][1] == spans[0][2] + 1
+    assert spans[2][1] == 1 and spans[2][2] >= 2
+    assert spans[3][1:] == (None, None)
+    alice = store.get_member("alice")
+    assert spans[1][2] == alice.version
