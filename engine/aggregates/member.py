@@ -1,7 +1,7 @@
 """The Member aggregate: a customer's points ledger (lots), tier and referral state.
 
-Public methods decide (``engine.aggregates.member_facts`` and ``member_time`` hold the deciding
-halves); the ``@event`` methods below only assign state and are replayed on load. Event
+Public methods decide (``member_facts``, ``member_referrals`` and ``member_time`` hold the
+deciding halves); the ``@event`` methods below only assign state and are replayed on load. Event
 timestamps are engine time: the fact's ``occurred_at`` or the due time of an activation,
 expiry, lapse or review, never the wall clock. Payloads hold JSON values only (datetimes as
 ISO strings), and the state holds only dicts, lists, str, int, bool, None and datetimes, so
@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 
 from engine.aggregates.commands import Command
 from engine.aggregates.member_facts import FactHandlers
+from engine.aggregates.member_referrals import ReferralHandlers
 from engine.aggregates.member_time import TimeKeeping
 from engine.errors import RedemptionRefused
 from engine.program.model import ProgramBook, default_program
@@ -58,7 +59,7 @@ class Redemption:
     commands: list[Command] = field(default_factory=list)
 
 
-class Member(FactHandlers, TimeKeeping, Aggregate):
+class Member(FactHandlers, ReferralHandlers, TimeKeeping, Aggregate):
     """A loyalty member (see the module docstring for the rules of the state)."""
 
     @staticmethod

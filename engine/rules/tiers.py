@@ -40,20 +40,22 @@ def upgrade(
     """(the tier to move up to or None, the tiers passed for the first time). Each tier passed
     for the first time pays its entry bonus, so that one big order earns what climbing the
     tiers one by one would."""
-    target = deserved_tier(qualifying, program)
+    tiers = program.tiers
     rank = tier_rank(current, program)
-    target_rank = program.tiers.index(target)
-    if target_rank <= rank:
-        return None, []
-    first = [t for t in program.tiers[rank + 1: target_rank + 1] if t.name not in reached]
-    return target, first
+    if rank + 1 >= len(tiers) or qualifying < tiers[rank + 1].threshold:
+        return None, []  # the common case, decided without a scan
+    target_rank = rank + 1
+    while target_rank + 1 < len(tiers) and tiers[target_rank + 1].threshold <= qualifying:
+        target_rank += 1
+    first = [t for t in tiers[rank + 1: target_rank + 1] if t.name not in reached]
+    return tiers[target_rank], first
 
 
 def review_tier(current: str, qualifying: int, program: Program) -> Tier:
     """The tier after a yearly review: the current one if still earned, else at most
     ``tier_max_downgrade`` tiers lower (never below what the points earn)."""
     rank = tier_rank(current, program)
-    deserved = program.tiers.index(deserved_tier(qualifying, program))
+    deserved = tier_rank(deserved_tier(qualifying, program).name, program)
     if deserved >= rank:
         return program.tiers[rank]
     return program.tiers[max(deserved, rank - program.tier_max_downgrade)]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.aggregates.member import Member
 from engine.errors import RedemptionRefused
 from engine.program.model import Reward
 from engine.rules.redemptions import coupon_code, resolve_reward
@@ -10,7 +11,7 @@ from tests.unit.rules.builders import (
 )
 
 
-def _rich_member() -> object:
+def _rich_member() -> Member:
     m = member()
     m.apply_fact(order("e1", "300.00", day(0)), book())  # active day 14, expires day 379
     m.apply_fact(registered("e2", day(1)), book())  # 100, expires day 366
