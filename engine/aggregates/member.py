@@ -56,7 +56,7 @@ class Redemption:
     coupon: str
     at: datetime
     lots: list[list[Any]]
-    commands: list[Command] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list, compare=False)
 
 
 class Member(FactHandlers, ReferralHandlers, TimeKeeping, Aggregate):

@@ -74,13 +74,14 @@ class FactHandlers:
         try:
             tier = self.tier
             award = spend_award(data, program, multiplier(tier, program))
-        except (ValueError, KeyError, TypeError) as exc:
+            lines = data.get("lines") or ()
+            categories = sorted({str(line.get("category", "")) for line in lines})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RejectedFact(f"order {order_id}: {exc}") from None
         commands = self.advance(at, programs)
         if self.tier != tier:  # a yearly review just moved the member
             award = spend_award(data, program, multiplier(self.tier, program))
         lot_id = f"{fact.event_id}:spend" if award.points > 0 else None
-        categories = sorted({str(line.get("category", "")) for line in data.get("lines") or ()})
         self._order_placed(source_event_id=fact.event_id, order_id=order_id,
                            currency=data["currency"], total=data["total"],
                            shipping=data.get("shipping", "0"), categories=categories,

@@ -14,10 +14,33 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from types import MappingProxyType
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 REWARD_KINDS = ("percent_off", "amount_off", "free_shipping", "free_product")
+
+
+class FrozenMap(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes: programs are shared, cached values. Unlike a mappingproxy
+    it survives ``dataclasses.asdict``, copying and pickling."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("program settings are read-only; publish a new version instead")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type, tuple[dict]]:  # type: ignore[type-arg,override]
+        return (FrozenMap, (dict(self),))
+
+    def __copy__(self) -> FrozenMap:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> FrozenMap:  # type: ignore[type-arg]
+        return self
+
+
+def _frozen(mapping: dict) -> Mapping:  # type: ignore[type-arg]
+    return FrozenMap(mapping)
 
 
 @dataclass(frozen=True)
@@ -37,16 +60,12 @@ class Reward:
     kind: str
     points: int
     value: Decimal | None = None
-    sku_points: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    sku_points: Mapping[str, int] = field(default_factory=lambda: FrozenMap())
 
     def cost(self, sku: str | None) -> int:
         if sku is not None and sku in self.sku_points:
             return self.sku_points[sku]
         return self.points
-
-
-def _frozen(mapping: dict) -> Mapping:  # type: ignore[type-arg]
-    return MappingProxyType(dict(mapping))
 
 
 DEFAULT_TIERS: tuple[Tier, ...] = (

@@ -188,3 +188,9 @@ def test_the_catalog_round_trips_through_the_event_store() -> None:
     loaded = app.repository.get(CATALOG_ID)
     assert loaded.versions == catalog.versions
     assert loaded.book().versions[0].content_hash == default_program().content_hash
+
+
+def test_program_settings_cannot_be_changed_in_place() -> None:
+    with pytest.raises(TypeError, match="read-only"):
+        default_program().rewards["free-shipping"] = default_program().rewards["five-off"]
+    assert default_program().rewards["free-shipping"].points == 250

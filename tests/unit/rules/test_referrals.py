@@ -131,3 +131,12 @@ def test_a_command_round_trips_through_json_and_bad_ones_are_invalid() -> None:
         Command.from_json(b'{"command_id": "x"}')
     with pytest.raises(InvalidFact, match="unknown command type"):
         Command.from_json(command.to_json().replace(b"referral.qualified", b"nope"))
+
+
+def test_a_command_for_another_member_is_rejected() -> None:
+    from engine.errors import RejectedFact
+
+    command = Command(command_id("ann", "referral"), REFERRAL_QUALIFIED, "bob", day(3),
+                      {"friend_id": "ann"})
+    with pytest.raises(RejectedFact, match="not member carl"):
+        member("carl").apply_command(command, book())

@@ -101,3 +101,9 @@ def test_order_uses_the_program_in_force_when_it_occurred() -> None:
     m.apply_fact(order("e2", "100.00", day(11)), ProgramBook([v1, v2]))
     assert [e.points for e in events(m, "PointsEarned")] == [100, 200]
     assert [e.program_version for e in events(m, "PointsEarned")] == [1, 2]
+
+
+def test_a_fact_about_another_customer_is_rejected() -> None:
+    m = member()
+    with pytest.raises(RejectedFact, match="not member ann"):
+        m.apply_fact(order("e1", "100.00", customer="bob"), book())
