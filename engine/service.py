@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 5
 PROGRAM_POLL_SECONDS = 2.0
+# Engine time between two sweeps of the members in memory (activations, expiries, reviews of
+# members who have gone quiet while others' facts move time on).
+SWEEP_EVERY = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class Ledger:
         self._catalog_version = catalog_version(store)
         self._catalog_checked = time.monotonic()
         self._reload_requested = False
+        self.swept_to: datetime | None = None
 
     def request_reload(self) -> None:
         """Ask for a reload before the next batch (safe to call from another task)."""
@@ -96,8 +101,10 @@ class Ledger:
             except IntegrityError as exc:
                 # Another writer (a redemption through the API, or a worker that owned these
                 # partitions before a rebalance) got there first: reload and try again.
-                log.info("store conflict (%s), reloading members (attempt %d)", exc, attempt + 1)
-                self.reload()
+                # The batch's members were dropped from memory when the save failed; positions
+                # are re-read in case the other writer was a worker.
+                log.info("store conflict (%s), retrying the batch (attempt %d)", exc, attempt + 1)
+                self.positions = self.store.positions()
             except _Poison:
                 self.members.clear()
                 return self._one_by_one(messages)
@@ -151,6 +158,10 @@ class Ledger:
                 batch.members.clear()
                 self.members.clear()
                 self._dead_letter(batch, message, f"engine error: {type(exc).__name__}")
+        now = batch.outcome.last_event_time
+        sweeping = now is not None and (self.swept_to is None or now - self.swept_to >= SWEEP_EVERY)
+        if sweeping:
+            self._sweep(batch, now)
         try:
             self.store.save(batch.members.values(), batch.side)
         except Exception:
@@ -160,7 +171,26 @@ class Ledger:
             raise
         self.positions.update(batch.side.positions)
         self.members.update(batch.members)
+        if sweeping:
+            self.swept_to = now
         return batch.outcome
+
+    def _sweep(self, batch: _Batch, now: datetime) -> None:
+        """Advance every member in memory with something due by engine time ``now``."""
+        for customer_id, member in list({**self.members, **batch.members}.items()):
+            due = member.next_due()
+            if due is None or due > now:
+                continue
+            before = member.version
+            self._emit(batch, member.advance(now, self.programs))
+            batch.members[customer_id] = member
+            if member.version == before:
+                continue
+            batch.side.source_facts.append((
+                f"sweep:{member.id.hex}:{now.isoformat()}", "sweep", "engine", 0, 0,
+                now.isoformat(), customer_id, member.id.hex, before + 1, member.version,
+                orjson.dumps({"now": now.isoformat()}).decode(),
+            ))
 
     def _apply_one(self, message: Incoming, batch: _Batch) -> None:
         if message.topic == COMMANDS_TOPIC:

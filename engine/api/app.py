@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from engine.api import members
+from engine.api import members, redemptions
 from engine.api.deps import StoreHolder
 from engine.config import Settings
 from engine.errors import StoreUnavailable
@@ -54,4 +54,5 @@ def create_api(
         return {"status": "ok", "store": "ok"}
 
     app.include_router(members.router)
+    app.include_router(redemptions.router)
     return app

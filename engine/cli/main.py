@@ -176,5 +176,10 @@ def main() -> None:
         sys.exit(2)
 
 
+from engine.cli import ledger_cmds  # noqa: E402,F401  (registers its commands on app)
+
 if __name__ == "__main__":
-    main()
+    # Run the imported module's app, which the command modules registered on.
+    from engine.cli.main import main as registered_main
+
+    registered_main()

@@ -27,6 +27,10 @@ class Projection(Protocol):
         """Drop every row of the read model."""
 
 
+class _Moved(Exception):
+    """Another runner advanced the projection first."""
+
+
 def event_fields(event: Any) -> dict[str, Any]:
     return {k: v for k, v in event.__dict__.items() if k not in META_FIELDS}
 
@@ -54,19 +58,24 @@ def catch_up(
             return done
         events = [store.decode(n) for n in notifications]
         last = notifications[-1].id
-        with store.sql.transaction() as cur:
-            # The position moves only from where this run read it; a concurrent runner that
-            # got there first makes this update miss, and the page is rolled back.
-            store.sql.execute(
-                cur,
-                "INSERT INTO projection_positions (name, notification_id) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET notification_id = excluded.notification_id "
-                "WHERE projection_positions.notification_id = ? RETURNING notification_id",
-                (projection.name, last, position),
-            )
-            if cur.fetchone() is None:
-                raise RuntimeError(f"projection {projection.name} moved under this runner")
-            projection.apply_page(store, cur, events)
+        try:
+            with store.sql.transaction() as cur:
+                # The position moves only from where this run read it; a concurrent runner
+                # (the worker and the API both catch up) that got there first makes this
+                # update miss, and the page is rolled back and read again from there.
+                store.sql.execute(
+                    cur,
+                    "INSERT INTO projection_positions (name, notification_id) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET notification_id = excluded.notification_id"
+                    " WHERE projection_positions.notification_id = ? RETURNING notification_id",
+                    (projection.name, last, position),
+                )
+                if cur.fetchone() is None:
+                    raise _Moved
+                projection.apply_page(store, cur, events)
+        except _Moved:
+            position = position_of(store, projection.name)
+            continue
         position = last
         done += len(notifications)
         if progress is not None:

@@ -60,15 +60,17 @@ class LoyaltyStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         try:
-            self.app = LoyaltyApplication(env=store_env(settings))
             self.sql: SqlSession = (
                 PostgresSession(settings.store_url)
                 if settings.is_postgres
                 else SqliteSession(settings.sqlite_path)
             )
+            with self.sql.schema_lock():
+                # Processes starting together (worker, API) must not race on CREATE TABLE.
+                self.app = LoyaltyApplication(env=store_env(settings))
+                self.sql.create_tables()
         except Exception as exc:  # the libraries raise many kinds; say which store failed
             raise StoreUnavailable(f"cannot open the store {describe(settings)}: {exc}") from exc
-        self.sql.create_tables()
 
     # -- write side --------------------------------------------------------------------
 

@@ -20,6 +20,9 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
+SCHEMA_LOCK_KEY = 0x4C4F59414C5459  # "LOYALTY"
+
+
 def pg_sql(sql: str) -> str:
     return sql.replace("?", "%s")
 
@@ -39,6 +42,11 @@ class SqlSession:
 
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Held while creating tables (SQLite serialises DDL by itself)."""
+        yield
 
     def create_tables(self) -> None:
         with self.transaction() as cur:
@@ -86,6 +94,15 @@ class PostgresSession(SqlSession):
         from psycopg.rows import dict_row
 
         self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """A session advisory lock, so concurrent first starts create the schema one by one."""
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.conn.cursor() as cur:

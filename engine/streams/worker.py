@@ -13,8 +13,7 @@ from engine.broker import DEFAULT_PARTITIONS, ensure_topics
 from engine.config import Settings
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, SOURCE_TOPICS
 from engine.errors import BrokerUnavailable
-from engine.projections.balances import BalanceProjection
-from engine.projections.runner import catch_up
+from engine.projections.registry import catch_up_all
 from engine.service import Ledger
 from engine.store import LoyaltyStore, open_store
 from engine.store.outbox import mark_sent, pending
@@ -63,13 +62,12 @@ async def run_worker(
         raise BrokerUnavailable(f"cannot reach the broker at {settings.broker}: {exc}") from exc
     store = await asyncio.to_thread(open_store, settings)
     ledger = Ledger(store)
-    projection = BalanceProjection()
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=5)
     await producer.start()
 
     async def after_batch() -> None:
         await flush_outbox(store, producer)
-        await asyncio.to_thread(catch_up, store, projection)
+        await asyncio.to_thread(catch_up_all, store)
 
     app = create_app(settings, ledger, after_batch, stats)
     try:
