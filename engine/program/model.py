@@ -122,12 +122,6 @@ class Program:
     churn_default_days: int = 60
     churn_windows: Mapping[str, int] = field(default_factory=lambda: DEFAULT_CHURN_WINDOWS)
 
-    def tier_named(self, name: str) -> Tier | None:
-        for tier in self.tiers:
-            if tier.name == name:
-                return tier
-        return None
-
     def churn_window_days(self, category: str) -> int:
         return self.churn_windows.get(category, self.churn_default_days)
 

@@ -14,19 +14,7 @@ PENDING = "pending"
 ACTIVE = "active"
 CANCELLED = "cancelled"
 
-AT_ONCE_RULES = frozenset({"review", "share", "welcome", "newsletter", "referral_friend",
-                           "referral_referrer", "tier_entry"})
-
 
 def activates_at(placed_at: datetime, program: Program) -> datetime:
     """When the points of an order placed at ``placed_at`` become active."""
     return placed_at + timedelta(days=program.pending_days)
-
-
-def initial_status(rule: str) -> str:
-    """Order points start pending; every other award is active at once."""
-    return ACTIVE if rule in AT_ONCE_RULES else PENDING
-
-
-def is_due(due: datetime | None, now: datetime) -> bool:
-    return due is not None and due <= now

@@ -16,7 +16,7 @@ from engine.projections.balance_fold import fold
 from tests.unit.rules.builders import (
     T0, book, ledger_balances, order, referral, refund, registered, review, share, state, survey,
 )
-from tests.unit.rules.test_referrals import deliver
+from tests.unit.rules.test_referrals import deliver as deliver_once
 
 RULES = book()
 REWARDS = ["ten-percent-off", "free-shipping", "five-off", "free-product:mug", "nope"]
@@ -70,6 +70,10 @@ def run(history: list[tuple[Any, ...]], hours: list[int], *, twice: bool = False
                "bob": Member(customer_id="bob", timestamp=T0)}
     ann = members["ann"]
     when, applied, orders = T0, [], []
+
+    def deliver(commands: list[Any], *_: Any) -> None:  # redelivered when twice
+        deliver_once(list(commands) * (2 if twice else 1), members, RULES)
+
     for n, step in enumerate(history):
         when = when + timedelta(hours=hours[n])
         fact = fact_for(step, n, when, orders)
@@ -117,7 +121,7 @@ def test_replaying_stored_events_rebuilds_the_same_member(history: Any, hours: A
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, gaps)
-def test_applying_any_fact_twice_equals_applying_it_once(history: Any, hours: Any) -> None:
+def test_applying_any_fact_or_command_twice_equals_applying_it_once(history: Any, hours: Any) -> None:
     once, twice = run(history, hours), run(history, hours, twice=True)
     for name in once:
         assert state(twice[name]) == state(once[name])
