@@ -105,6 +105,16 @@ class LoyaltyStore:
     def max_notification_id(self) -> int:
         return self.app.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
 
+    def event_counts(self) -> dict[str, int]:
+        """How many stored events of each class name (e.g. "PointsExpired")."""
+        table = self.app.recorder.events_table_name  # type: ignore[attr-defined]
+        rows = self.sql.query(f"SELECT topic, COUNT(*) AS n FROM {table} GROUP BY topic")
+        counts: dict[str, int] = {}
+        for row in rows:
+            name = row["topic"].rsplit(".", 1)[-1]
+            counts[name] = counts.get(name, 0) + int(row["n"])
+        return counts
+
     def decode(self, notification: Notification) -> Any:
         return self.app.mapper.to_domain_event(notification)
 

@@ -59,6 +59,7 @@ class SqlSession:
 
 class SqliteSession(SqlSession):
     def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(
             str(path), isolation_level=None, check_same_thread=False, timeout=timeout
         )
