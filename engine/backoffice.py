@@ -22,9 +22,10 @@ from engine.contract import COMMANDS_TOPIC
 from engine.errors import LoyaltyError, UnknownMember
 from engine.store.app import LoyaltyStore
 from engine.store.programs import program_book
+from engine.service import backoff
 from engine.store.recorders import SideWrites
 
-RETRIES = 10
+RETRIES = 50
 BACKOFFICE_TOPIC = "backoffice"
 
 
@@ -57,7 +58,9 @@ def redeem(store: LoyaltyStore, customer_id: str, reward: str, request_id: str,
            at: datetime) -> Redemption:
     """Redeem ``reward`` for the member; the same ``request_id`` returns the same result and
     spends once. Raises RedemptionRefused (short balance, unknown reward) or UnknownMember."""
-    for _ in range(RETRIES):
+    for attempt in range(RETRIES):
+        if attempt:
+            backoff(attempt)
         member = store.get_member(customer_id)
         if member is None:
             raise UnknownMember(f"no member with customer id {customer_id!r}")
@@ -80,7 +83,9 @@ def sweep_member(store: LoyaltyStore, customer_id: str, now: datetime) -> int:
     """Bring one member's activations, expiries and tier reviews up to ``now``; returns how
     many events that wrote (0 when nothing was due)."""
     programs = program_book(store)
-    for _ in range(RETRIES):
+    for attempt in range(RETRIES):
+        if attempt:
+            backoff(attempt)
         member = store.get_member(customer_id)
         if member is None:
             return 0

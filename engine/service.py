@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from engine.store.recorders import SideWrites
 
 log = logging.getLogger(__name__)
 
-MAX_CONFLICT_RETRIES = 5
+MAX_CONFLICT_RETRIES = 50
 PROGRAM_POLL_SECONDS = 2.0
 # Engine time between two sweeps of the members in memory (activations, expiries, reviews of
 # members who have gone quiet while others' facts move time on).
@@ -104,6 +105,7 @@ class Ledger:
                 # The batch's members were dropped from memory when the save failed; positions
                 # are re-read in case the other writer was a worker.
                 log.info("store conflict (%s), retrying the batch (attempt %d)", exc, attempt + 1)
+                backoff(attempt)
                 self.positions = self.store.positions()
             except _Poison:
                 self.members.clear()
@@ -271,6 +273,12 @@ class Ledger:
             (f"dlq:{key}", DEAD_LETTER_TOPIC, customer_id or "", orjson.dumps(envelope).decode())
         )
         batch.outcome.dead_lettered += 1
+
+
+def backoff(attempt: int) -> None:
+    """Sleep before retrying a conflicting write: exponential, capped, jittered so that two
+    writers chasing the same member fall out of step."""
+    time.sleep(random.uniform(0.5, 1.0) * min(0.5, 0.002 * 2**attempt))
 
 
 def _version_before(member: Member, batch: _Batch) -> int:
