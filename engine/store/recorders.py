@@ -1,5 +1,6 @@
 """eventsourcing recorders that also write the engine's side tables in the SAME transaction as
-the domain events: Kafka positions (exactly-once effect), dead letters and the outbox.
+the domain events: Kafka positions (exactly-once effect), dead letters, the outbox and the links
+of the events' hash chain (``engine.audit.chain``).
 
 ``app.events.put(events, side=SideWrites(...))`` reaches ``_insert_events`` with the kwargs;
 both the SQLite and the PostgreSQL recorder call it inside their insert transaction.
@@ -15,12 +16,14 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from engine.audit.chain import write_links
 from engine.store.sql import pg_sql
 from engine.store.tables import SIDE_TABLES
 
 UPSERT_POSITION = (
-    "INSERT INTO kafka_positions (key, next_offset) VALUES (?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET next_offset = excluded.next_offset "
+    "INSERT INTO kafka_positions (key, next_offset, last_digest) VALUES (?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET next_offset = excluded.next_offset, "
+    "last_digest = excluded.last_digest "
     "WHERE kafka_positions.next_offset < excluded.next_offset "
     "RETURNING next_offset"
 )
@@ -45,6 +48,7 @@ class SideWrites:
     """What travels with one batch of domain events."""
 
     positions: dict[str, int] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # of the record at position - 1
     dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
     outbox: list[tuple[str, str, str, str]] = field(default_factory=list)
     source_facts: list[tuple[Any, ...]] = field(default_factory=list)
@@ -61,7 +65,7 @@ def write_side(execute: Any, fetchone: Any, side: SideWrites | None) -> None:
     if not side:
         return
     for key, next_offset in side.positions.items():
-        execute(UPSERT_POSITION, (key, next_offset))
+        execute(UPSERT_POSITION, (key, next_offset, side.digests.get(key)))
         if fetchone() is None:
             raise PositionConflict(f"position {key} is already at or past {next_offset}")
     for row in side.dead_letters:
@@ -82,7 +86,9 @@ class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         write_side(c.execute, c.fetchone, kwargs.get("side"))
-        return super()._insert_events(c, stored_events, **kwargs)
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        write_links(c.execute, c.fetchall, c.executemany, stored_events)
+        return notification_ids
 
 
 class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
@@ -94,4 +100,6 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         write_side(lambda sql, params: curs.execute(pg_sql(sql), params), curs.fetchone,
                    kwargs.get("side"))
+        write_links(lambda sql, params: curs.execute(pg_sql(sql), params), curs.fetchall,
+                    lambda sql, rows: curs.executemany(pg_sql(sql), rows), stored_events)
         super()._insert_events(curs, stored_events, **kwargs)
