@@ -1,0 +1,189 @@
+"""A consistent, read-only snapshot of the store for one audit run, read in pages of members.
+
+The snapshot has its own connection and one read transaction (SQLite WAL snapshot or PostgreSQL
+REPEATABLE READ), so a worker writing meanwhile never shows the audit half a batch: events,
+chain links and source rows are read as of the same commit. Rows come back as tuples, decoded
+once; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from engine.aggregates.program import CATALOG_ID, ProgramCatalog
+from engine.audit.chain import hex_id
+from engine.program.model import ProgramBook
+from engine.store.app import LoyaltyStore
+
+Event = tuple[int, str, bytes]  # version, topic, state
+Link = tuple[int, str, str]  # version, hash, prev_hash
+
+SOURCE_COLUMNS = ("key, kind, topic, kafka_partition, kafka_offset, event_id, customer_id, "
+                  "member_id, from_version, to_version, payload")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One stored source (a ``source_facts`` row): what the engine applied to a member, with
+    the span of member versions it produced (None, None when it produced nothing)."""
+
+    key: str
+    kind: str
+    topic: str
+    partition: int
+    offset: int
+    source_id: str
+    customer_id: str
+    member_id: str
+    from_version: int | None
+    to_version: int | None
+    payload: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind, "topic": self.topic,
+                "partition": self.partition, "offset": self.offset, "id": self.source_id,
+                "from_version": self.from_version, "to_version": self.to_version}
+
+
+@dataclass
+class Page:
+    """The events, links and sources of a page of originators (hex ids)."""
+
+    events: dict[str, list[Event]]
+    links: dict[str, list[Link]]
+    sources: dict[str, list[SourceRow]]
+
+
+class Snapshot:
+    """Read-only view of one store as of the first read. Use as a context manager."""
+
+    def __init__(self, store: LoyaltyStore) -> None:
+        self.store = store
+        self.table = store.app.recorder.events_table_name  # type: ignore[attr-defined]
+        self.is_postgres = store.settings.is_postgres
+        self.conn: Any
+        if self.is_postgres:
+            import psycopg
+
+            self.conn = psycopg.connect(store.settings.store_url, autocommit=False)
+            self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self.conn.read_only = True
+        else:
+            self.conn = sqlite3.connect(str(store.settings.sqlite_path), isolation_level=None,
+                                        check_same_thread=False, timeout=30.0)
+            self.conn.execute("BEGIN")  # the snapshot starts at the first read below
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.conn.rollback() if self.is_postgres else self.conn.execute("ROLLBACK")
+        finally:
+            self.conn.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.is_postgres:
+            with self.conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+                return list(cur.fetchall())
+        return self.conn.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+
+    def _in(self, column: str, ids: Sequence[str], uuid_column: bool = False) -> tuple[str, list[Any]]:
+        """A WHERE clause selecting ``column`` among ``ids`` (hex), and its parameters."""
+        if self.is_postgres:
+            cast = "::uuid[]" if uuid_column else "::text[]"
+            return f"{column} = ANY(?{cast})", [list(ids)]
+        return f"{column} IN ({', '.join('?' for _ in ids)})", list(ids)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def originators(self) -> list[str]:
+        """Every originator (hex id) with an event, a link or a source row, sorted."""
+        found: set[str] = set()
+        for (oid,) in self._rows(f"SELECT DISTINCT originator_id FROM {self.table}"):
+            found.add(hex_id(oid))
+        for (oid,) in self._rows("SELECT DISTINCT originator_id FROM event_chain"):
+            found.add(oid)
+        for (oid,) in self._rows("SELECT DISTINCT member_id FROM source_facts"):
+            found.add(oid)
+        return sorted(found)
+
+    def count_events(self) -> int:
+        return int(self._rows(f"SELECT COUNT(*) FROM {self.table}")[0][0])
+
+    def page(self, ids: Sequence[str]) -> Page:
+        """Events and links sorted by version; sources in the order they were applied (by
+        their first version; those that produced nothing last, by key)."""
+        events: dict[str, list[Event]] = defaultdict(list)
+        links: dict[str, list[Link]] = defaultdict(list)
+        sources: dict[str, list[SourceRow]] = defaultdict(list)
+        where, params = self._in("originator_id", ids, uuid_column=True)
+        for oid, version, topic, state in self._rows(
+                f"SELECT originator_id, originator_version, topic, state FROM {self.table} "
+                f"WHERE {where} ORDER BY originator_id, originator_version", params):
+            events[oid.hex if isinstance(oid, UUID) else oid].append((version, topic, bytes(state)))
+        where, params = self._in("originator_id", ids)
+        for oid, version, hash_, prev in self._rows(
+                "SELECT originator_id, originator_version, hash, prev_hash FROM event_chain "
+                f"WHERE {where} ORDER BY originator_id, originator_version", params):
+            links[oid].append((version, hash_, prev))
+        where, params = self._in("member_id", ids)
+        for row in self._rows(f"SELECT {SOURCE_COLUMNS} FROM source_facts WHERE {where}", params):
+            sources[row[7]].append(SourceRow(*row))
+        for rows in sources.values():
+            rows.sort(key=_applied_order)
+        return Page(events, links, sources)
+
+    def pages(self, ids: Sequence[str], size: int) -> Iterable[tuple[list[str], Page]]:
+        for start in range(0, len(ids), size):
+            chunk = list(ids[start:start + size])
+            yield chunk, self.page(chunk)
+
+    def programs(self) -> ProgramBook:
+        """The program catalog as of the snapshot (the shipped default when none was
+        published)."""
+        rows = self.page([CATALOG_ID.hex]).events.get(CATALOG_ID.hex, [])
+        if not rows:
+            return ProgramBook()
+        mapper = self.store.app.mapper
+        catalog: ProgramCatalog | None = None
+        for version, topic, state in rows:
+            event = mapper.to_domain_event(StoredEvent(CATALOG_ID, version, topic, state))
+            catalog = event.mutate(catalog)  # type: ignore[attr-defined]
+        return catalog.book() if catalog is not None else ProgramBook()
+
+    def heads_before(self, cutoff: str) -> list[tuple[str, int, str]]:
+        """(originator, version, hash) of each originator's last link recorded before
+        ``cutoff`` (a ``recorded_at`` text)."""
+        return [(oid, int(version), hash_) for oid, version, hash_ in self._rows(
+            "SELECT c.originator_id, c.originator_version, c.hash FROM event_chain c JOIN ("
+            "SELECT originator_id, MAX(originator_version) AS version FROM event_chain "
+            "WHERE recorded_at < ? GROUP BY originator_id) m "
+            "ON c.originator_id = m.originator_id AND c.originator_version = m.version",
+            (cutoff,))]
+
+    def outbox_command_ids(self) -> set[str]:
+        """Ids of every command the live engine produced (sent or not)."""
+        return {oid for (oid,) in self._rows("SELECT id FROM outbox WHERE id NOT LIKE 'dlq:%'")}
+
+
+def _applied_order(row: SourceRow) -> tuple[int, int, str]:
+    if row.from_version is None:
+        return (1, 0, row.key)
+    return (0, row.from_version, row.key)
+
+
