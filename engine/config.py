@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ConfigurationError
+from engine.signing import parse_secrets
 
 DEFAULT_BROKER = "127.0.0.1:9092"
 DEFAULT_DATA_DIR = "~/.loyalty"
@@ -23,10 +24,16 @@ class Settings:
 
     broker: str = DEFAULT_BROKER
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).expanduser())
-    store_url: str = ""
-    api_key: str = DEFAULT_API_KEY
+    store_url: str = field(default="", repr=False)  # may hold a password
+    api_key: str = field(default=DEFAULT_API_KEY, repr=False)
     group_id: str = "loyalty-worker"
     rebalance_timeout: float = 2.0
+    # Worker: the storefronts' signing secrets; when set, unsigned records are refused.
+    signing_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    signing_tolerance: int = 300
+    # Publisher: this storefront's name and secret; when set, `publish` signs.
+    store_id: str = ""
+    signing_secret: str = field(default="", repr=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -52,4 +59,8 @@ class Settings:
             api_key=env.get("LOYALTY_API_KEY") or DEFAULT_API_KEY,
             group_id=env.get("LOYALTY_GROUP_ID") or "loyalty-worker",
             rebalance_timeout=float(env.get("LOYALTY_REBALANCE_TIMEOUT") or 2.0),
+            signing_secrets=parse_secrets(env.get("LOYALTY_SIGNING_SECRETS") or ""),
+            signing_tolerance=int(env.get("LOYALTY_SIGNING_TOLERANCE") or 300),
+            store_id=env.get("LOYALTY_STORE_ID") or "",
+            signing_secret=env.get("LOYALTY_SIGNING_SECRET") or "",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from engine.contract import Fact, decode, topic_for
 from engine.errors import BrokerUnavailable, InvalidFact
+from engine.signing import sign
 
 
 @dataclass
@@ -40,7 +42,19 @@ def check_lines(lines: Iterable[bytes]) -> tuple[list[tuple[bytes, Fact]], list[
     return good, refused
 
 
-async def send_facts(bootstrap: str, facts: list[tuple[bytes, Fact]]) -> Counter[str]:
+@dataclass(frozen=True)
+class Signer:
+    """Signs records for one storefront (Standard Webhooks headers; see engine.signing)."""
+
+    store: str
+    secret: str = field(repr=False)
+
+    def headers(self, fact: Fact, raw: bytes) -> list[tuple[str, bytes]]:
+        return sign(self.secret, fact.event_id, int(time.time()), raw, self.store)
+
+
+async def send_facts(bootstrap: str, facts: list[tuple[bytes, Fact]],
+                     signer: Signer | None = None) -> Counter[str]:
     """Send each raw fact to its topic keyed by customer id; waits until the broker has all."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
     try:
@@ -52,7 +66,9 @@ async def send_facts(bootstrap: str, facts: list[tuple[bytes, Fact]]) -> Counter
         futures = []
         for raw, fact in facts:
             topic = topic_for(fact.type)
-            futures.append(await producer.send(topic, raw, key=fact.customer_id.encode()))
+            headers = signer.headers(fact, raw) if signer is not None else None
+            futures.append(await producer.send(topic, raw, key=fact.customer_id.encode(),
+                                               headers=headers))
             counts[topic] += 1
         for future in futures:
             await future
@@ -61,10 +77,11 @@ async def send_facts(bootstrap: str, facts: list[tuple[bytes, Fact]]) -> Counter
     return counts
 
 
-async def publish_lines(bootstrap: str, lines: Iterable[bytes]) -> PublishReport:
+async def publish_lines(bootstrap: str, lines: Iterable[bytes],
+                        signer: Signer | None = None) -> PublishReport:
     good, refused = check_lines(lines)
     report = PublishReport(refused=refused)
-    report.by_topic = await send_facts(bootstrap, good)
+    report.by_topic = await send_facts(bootstrap, good, signer)
     return report
 
 

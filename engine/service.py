@@ -10,6 +10,7 @@ are saved in ONE transaction. Kafka offsets are committed by the stream only aft
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import random
 import time
@@ -19,11 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from engine.aggregates.member import Member
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
+from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
 from engine.store.recorders import SideWrites
@@ -39,12 +41,14 @@ SWEEP_EVERY = timedelta(hours=6)
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """One Kafka record as the stream hands it over."""
+    """One Kafka record as the stream hands it over (timestamp in ms, as Kafka gives it)."""
 
     topic: str
     partition: int
     offset: int
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int | None = None
 
     @property
     def position_key(self) -> str:
@@ -76,8 +80,9 @@ class _Batch:
 class Ledger:
     """Applies batches of messages to members; owns the in-memory members of its partitions."""
 
-    def __init__(self, store: LoyaltyStore) -> None:
+    def __init__(self, store: LoyaltyStore, verifier: Verifier | None = None) -> None:
         self.store = store
+        self.verifier = verifier
         self.members: dict[str, Member] = {}
         self.positions: dict[str, int] = store.positions()
         self.programs = program_book(store)
@@ -111,6 +116,24 @@ class Ledger:
                 self.members.clear()
                 return self._one_by_one(messages)
         raise IntegrityError(f"batch still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+
+    def reset_positions(self, resets: dict[str, tuple[int, str]]) -> None:
+        """Start partitions over whose log no longer matches the stored position
+        (``key -> (log end, reason)``): the facts re-sent into the new log are applied, and the
+        event_id guard keeps those already applied from counting twice."""
+        stamp = datetime.now().astimezone().isoformat()  # when it was noticed, not an event
+        with self.store.sql.transaction() as cur:
+            for key, (log_end, reason) in resets.items():
+                stored = self.positions.get(key, 0)
+                self.store.sql.execute(
+                    cur, "INSERT INTO position_resets VALUES (?, ?, ?, ?, ?)",
+                    (key, stored, log_end, reason, stamp))
+                self.store.sql.execute(
+                    cur, "UPDATE kafka_positions SET next_offset = 0, last_digest = NULL "
+                    "WHERE key = ?", (key,))
+                log.warning("partition %s: %s; stored position %d reset to 0", key, reason,
+                            stored)
+        self.positions = self.store.positions()
 
     def reload(self) -> None:
         self.members.clear()
@@ -149,11 +172,14 @@ class Ledger:
                 batch.outcome.skipped += 1
                 continue
             batch.side.positions[key] = message.offset + 1
+            batch.side.digests[key] = record_digest(message.value)
             try:
                 self._apply_one(message, batch)
             except (InvalidFact, RejectedFact) as exc:
                 self._dead_letter(batch, message, exc.reason)
             except Exception as exc:
+                if is_infrastructure(exc):
+                    raise  # the store is down: the batch waits, nothing is dead-lettered
                 if not isolate:
                     raise _Poison(str(exc)) from exc
                 log.exception("engine error on %s@%d", key, message.offset)
@@ -205,6 +231,9 @@ class Ledger:
             self._record_source(batch, message, "command", command.command_id, member, before)
             batch.outcome.applied += 1
             return
+        if self.verifier is not None:
+            produced = message.timestamp_ms / 1000 if message.timestamp_ms else time.time()
+            self.verifier.verify(message.headers, message.value, produced)
         fact = decode(message.value)
         member = self._member(fact.customer_id, fact.occurred_at, batch)
         before = _version_before(member, batch)
@@ -273,6 +302,20 @@ class Ledger:
             (f"dlq:{key}", DEAD_LETTER_TOPIC, customer_id or "", orjson.dumps(envelope).decode())
         )
         batch.outcome.dead_lettered += 1
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """An outage of the store (not a fault of the message)."""
+    import sqlite3
+
+    import psycopg
+
+    return isinstance(exc, (PersistenceError, sqlite3.Error, psycopg.Error, OSError))
+
+
+def record_digest(value: bytes) -> str:
+    """Identifies a record's content, to check later that a log still holds it."""
+    return hashlib.blake2b(value, digest_size=12).hexdigest()
 
 
 def backoff(attempt: int) -> None:

@@ -56,14 +56,18 @@ def publish(
     """Validate JSON-lines events and publish each to its topic, keyed by customer_id.
 
     A line that fails validation is refused with its line number and reason, and nothing of it
-    is sent; the other lines are sent. Exits 1 when any line was refused.
+    is sent; the other lines are sent. Exits 1 when any line was refused. With
+    LOYALTY_STORE_ID and LOYALTY_SIGNING_SECRET set, every record is signed.
     """
-    from engine.publish import publish_lines
+    from engine.publish import Signer, publish_lines
 
+    config = settings()
+    signer = (Signer(config.store_id, config.signing_secret)
+              if config.store_id and config.signing_secret else None)
     stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
     with stream:
         lines = stream.read().splitlines()
-    report = asyncio.run(publish_lines(settings().broker, lines))
+    report = asyncio.run(publish_lines(config.broker, lines, signer))
     if json_out:
         emit_json({"sent": dict(report.by_topic), "refused": [
             {"line": n, "reason": r} for n, r in report.refused]})
@@ -82,15 +86,23 @@ def worker(
         Optional[float],
         typer.Option(help="Exit 0 once nothing new has arrived for this many seconds."),
     ] = None,
+    health_port: Annotated[
+        Optional[int],
+        typer.Option(help="Serve GET /healthz on this loopback port (200 ok / 503 unhealthy)."),
+    ] = None,
 ) -> None:
-    """Consume every topic and apply the facts to the members in the store."""
+    """Consume every topic and apply the facts to the members in the store.
+
+    With LOYALTY_SIGNING_SECRETS set, storefront records must be signed (see README).
+    """
     from engine.streams.worker import run_worker
 
-    stats = asyncio.run(run_worker(settings(), until_idle=until_idle))
+    stats = asyncio.run(run_worker(settings(), until_idle=until_idle, health_port=health_port))
     rate = stats.messages / stats.busy_seconds if stats.busy_seconds else 0.0
     err.print(
         f"worker done: {stats.messages} messages, {stats.applied} applied, "
-        f"{stats.skipped} already applied, {stats.dead_lettered} dead-lettered "
+        f"{stats.skipped} already applied, {stats.dead_lettered} dead-lettered, "
+        f"{stats.resets} partition log resets "
         f"({rate:,.0f} messages/s while busy)"
     )
 
@@ -177,6 +189,7 @@ def main() -> None:
 
 
 from engine.cli import ledger_cmds  # noqa: E402,F401  (registers its commands on app)
+from engine.cli import audit_cmds  # noqa: E402,F401  (audit verify/digest, simulate)
 
 if __name__ == "__main__":
     # Run the imported module's app, which the command modules registered on.

@@ -41,6 +41,9 @@ def store_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_POOL_SIZE": "4",
+            # after a database restart, replace dead pooled connections instead of failing
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
             "CREATE_TABLE": "y",
         }
     path = settings.sqlite_path
@@ -96,6 +99,11 @@ class LoyaltyStore:
     def positions(self) -> dict[str, int]:
         rows = self.sql.query("SELECT key, next_offset FROM kafka_positions")
         return {row["key"]: int(row["next_offset"]) for row in rows}
+
+    def position_digests(self) -> dict[str, tuple[int, str | None]]:
+        """``key -> (next offset, digest of the record at next offset - 1)``."""
+        rows = self.sql.query("SELECT key, next_offset, last_digest FROM kafka_positions")
+        return {row["key"]: (int(row["next_offset"]), row["last_digest"]) for row in rows}
 
     def notifications(self, after: int, limit: int) -> Sequence[Notification]:
         return self.app.recorder.select_notifications(  # type: ignore[attr-defined]

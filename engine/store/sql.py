@@ -91,10 +91,24 @@ class PostgresSession(SqlSession):
     is_postgres = True
 
     def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: Any = None
+        self._connect()
+
+    def _connect(self) -> Any:
         import psycopg
         from psycopg.rows import dict_row
 
-        self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        self._conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row,
+                                     connect_timeout=5)
+        return self._conn
+
+    @property
+    def conn(self) -> Any:
+        """The connection, opened again if the server dropped it (e.g. after a restart)."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            return self._connect()
+        return self._conn
 
     @contextmanager
     def schema_lock(self) -> Iterator[None]:
@@ -119,4 +133,5 @@ class PostgresSession(SqlSession):
         return cursor.execute(pg_sql(sql), params)
 
     def close(self) -> None:
-        self.conn.close()
+        if self._conn is not None:
+            self._conn.close()

@@ -1,5 +1,9 @@
-"""Running the worker: topics, store, ledger, projection, outbox, faust app; until stopped or,
-with ``until_idle``, until nothing new has arrived for that long."""
+"""Running the worker: topics, store, ledger, projections, outbox, faust app; until stopped or,
+with ``until_idle``, until nothing new has arrived for that long.
+
+Outages do not stop it: a broker outage leaves the consumer retrying (aiokafka reconnects), a
+store outage makes the agent retry its batch with backoff; /healthz says which part is down.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +17,27 @@ from engine.broker import DEFAULT_PARTITIONS, ensure_topics
 from engine.config import Settings
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, SOURCE_TOPICS
 from engine.errors import BrokerUnavailable
+from engine.projections.member_events import TOPIC as MEMBER_EVENTS_TOPIC
 from engine.projections.registry import catch_up_all
 from engine.service import Ledger
+from engine.signing import Verifier
 from engine.store import LoyaltyStore, open_store
 from engine.store.outbox import mark_sent, pending
-from engine.streams.app import WorkerStats, create_app
+from engine.streams.app import Hooks, WorkerStats, create_app
+from engine.streams.health import Health
+from engine.streams.logcheck import mismatched_logs
 
 log = logging.getLogger(__name__)
 
 ASSIGNMENT_TIMEOUT = 90.0
+CHECK_EVERY = 2.0
 
 
 def all_topics() -> dict[str, int]:
     topics = {topic: DEFAULT_PARTITIONS for topic in SOURCE_TOPICS}
     topics[COMMANDS_TOPIC] = DEFAULT_PARTITIONS
     topics[DEAD_LETTER_TOPIC] = 1
+    topics[MEMBER_EVENTS_TOPIC] = DEFAULT_PARTITIONS
     return topics
 
 
@@ -46,36 +56,74 @@ async def flush_outbox(store: LoyaltyStore, producer: AIOKafkaProducer) -> int:
         sent += len(messages)
 
 
+async def check_parts(settings: Settings, store: LoyaltyStore, health: Health) -> None:
+    """Probe the broker and the store for /healthz."""
+    try:
+        await asyncio.wait_for(ensure_topics(settings.broker, all_topics()), CHECK_EVERY * 2)
+        health.mark("broker", True)
+    except Exception as exc:
+        health.mark("broker", False, type(exc).__name__)
+    try:
+        await asyncio.wait_for(asyncio.to_thread(store.sql.query, "SELECT 1 AS one"),
+                               CHECK_EVERY * 2)
+        health.mark("store", True)
+    except Exception as exc:
+        health.mark("store", False, type(exc).__name__)
+
+
 async def run_worker(
     settings: Settings,
     *,
     until_idle: float | None = None,
     stop: asyncio.Event | None = None,
     stats: WorkerStats | None = None,
+    health_port: int | None = None,
 ) -> WorkerStats:
     """Consume every topic until ``stop`` is set or the stream has been idle ``until_idle`` s."""
     stats = stats or WorkerStats()
     stop = stop or asyncio.Event()
+    health = Health()
     try:
         await ensure_topics(settings.broker, all_topics())
     except Exception as exc:
         raise BrokerUnavailable(f"cannot reach the broker at {settings.broker}: {exc}") from exc
     store = await asyncio.to_thread(open_store, settings)
-    ledger = Ledger(store)
+    verifier = (Verifier(settings.signing_secrets, settings.signing_tolerance)
+                if settings.signing_secrets else None)
+    ledger = Ledger(store, verifier)
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=5)
     await producer.start()
 
     async def after_batch() -> None:
-        await flush_outbox(store, producer)
+        # Projections first: the member events they add to the outbox go out with this batch.
         await asyncio.to_thread(catch_up_all, store)
+        await flush_outbox(store, producer)
 
-    app = create_app(settings, ledger, after_batch, stats)
+    async def on_assigned(keys: set[str]) -> None:
+        await ensure_topics(settings.broker, all_topics())
+        stored = await asyncio.to_thread(store.position_digests)
+        resets = await mismatched_logs(settings.broker, stored, keys)
+        if resets:
+            await asyncio.to_thread(ledger.reset_positions, resets)
+            stats.resets += len(resets)
+
+    app = create_app(settings, ledger, Hooks(after_batch, on_assigned), stats, health,
+                     health_port)
     try:
         await after_batch()  # whatever a previous run committed but did not send or project
         await app.start()
+        last_check = 0.0
         while not stop.is_set():
             await asyncio.sleep(0.1)
             now = time.monotonic()
+            if now - last_check >= CHECK_EVERY:
+                last_check = now
+                await check_parts(settings, store, health)
+                if health.ok:
+                    try:
+                        await after_batch()
+                    except Exception as exc:
+                        log.warning("outbox/projection catch-up failed (%s); will retry", exc)
             if stats.assigned_at is None:
                 if now - stats.started > ASSIGNMENT_TIMEOUT:
                     raise BrokerUnavailable(
