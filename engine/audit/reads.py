@@ -178,7 +178,8 @@ class Snapshot:
 
     def outbox_command_ids(self) -> set[str]:
         """Ids of every command the live engine produced (sent or not)."""
-        return {oid for (oid,) in self._rows("SELECT id FROM outbox WHERE id NOT LIKE 'dlq:%'")}
+        return {oid for (oid,) in self._rows("SELECT id FROM outbox WHERE id NOT LIKE ?",
+                                             ("dlq:%",))}
 
 
 def _applied_order(row: SourceRow) -> tuple[int, int, str]:

@@ -166,3 +166,17 @@ def _customers(lines: list[bytes]) -> set[str]:
         except Exception:
             continue
     return found
+
+
+def edit_program(text: str, table: str, key: str, value: str) -> str:
+    """``text`` with ``key = value`` in ``[table]`` (set or added); for program drafts."""
+    lines = text.splitlines()
+    start = lines.index(f"[{table}]") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
+    for index in range(start, end):
+        if lines[index].split("=")[0].strip() == key:
+            lines[index] = f"{key} = {value}"
+            break
+    else:
+        lines.insert(start, f"{key} = {value}")
+    return "\n".join(lines) + "\n"
