@@ -110,25 +110,16 @@ def worker(
 @app.command()
 def balance(
     customer_id: Annotated[str, typer.Argument(help="The member's customer id.")],
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="The view as it was at this time (RFC 3339, or a date: midnight UTC), "
+        "from the member's history.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Show a member's balance view."""
-    from engine.cli.render import balance_table
-    from engine.projections.balances import read_balance
-    from engine.store import open_store
+    """Show a member's balance view (expiring points and the next tier judged at engine time,
+    or at --as-of)."""
+    from engine.cli.read_cmds import show_balance
 
-    store = open_store(settings())
-    try:
-        row = read_balance(store, customer_id)
-    finally:
-        store.close()
-    if row is None:
-        err.print(f"no member with customer id {customer_id!r}")
-        raise typer.Exit(1)
-    if json_out:
-        emit_json(row)
-    else:
-        console.print(balance_table(row))
+    show_balance(customer_id, as_of, json_out)
 
 
 @app.command("dead-letters")
@@ -189,6 +180,7 @@ def main() -> None:
 
 
 from engine.cli import ledger_cmds  # noqa: E402,F401  (registers its commands on app)
+from engine.cli import read_cmds  # noqa: E402,F401  (report, replay, history)
 from engine.cli import audit_cmds  # noqa: E402,F401  (audit verify/digest, simulate)
 
 if __name__ == "__main__":

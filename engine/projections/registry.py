@@ -1,18 +1,80 @@
-"""Every read model the engine keeps, in the order they are brought up to date."""
+"""Every read model the engine keeps, in the order they are brought up to date, and replay.
+
+A projection whose ``version`` differs from the one recorded with its rows (a new table, a
+changed fold) is dropped and rebuilt from history on the next catch-up, so an upgraded engine
+never serves rows folded by older code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from engine.errors import ConfigurationError
 from engine.projections.balances import BalanceProjection
-from engine.projections.runner import Projection, catch_up
+from engine.projections.churn import ChurnProjection
+from engine.projections.metrics import MetricsProjection
+from engine.projections.runner import Projection, catch_up_many
+from engine.projections.support import write_meta
+from engine.projections.tiers import TierProjection
 from engine.store.app import LoyaltyStore
+
+REPLAY_PAGE = 10_000  # fewer, larger transactions while rebuilding
+VERSIONS = {"balances": 2, "tiers": 1, "churn": 1, "metrics": 1}
 
 
 def projections() -> list[Projection]:
-    return [BalanceProjection()]
+    return [BalanceProjection(), TierProjection(), ChurnProjection(), MetricsProjection()]
+
+
+def names() -> list[str]:
+    return [p.name for p in projections()]
+
+
+def named(selected: Sequence[str] | None) -> list[Projection]:
+    """The projections of these names (all when None); raises ConfigurationError naming the
+    known ones for an unknown name."""
+    every = projections()
+    if not selected:
+        return every
+    known = {p.name: p for p in every}
+    unknown = [n for n in selected if n not in known]
+    if unknown:
+        raise ConfigurationError(f"no projection named {', '.join(unknown)}; the projections "
+                                 f"are {', '.join(known)}")
+    return [known[n] for n in selected]
 
 
 def catch_up_all(store: LoyaltyStore, progress: Callable[[int], None] | None = None) -> int:
     """Bring every projection up to date; returns the events read."""
-    return sum(catch_up(store, projection, progress=progress) for projection in projections())
+    chosen = projections()
+    _upgrade(store, chosen)
+    return catch_up_many(store, chosen, progress=progress)
+
+
+def reset(store: LoyaltyStore, chosen: Sequence[Projection]) -> None:
+    """Drop the rows and positions of these projections, in one transaction. The outbox is
+    kept: events already announced are not announced again by the rebuild."""
+    with store.sql.transaction() as cur:
+        for projection in chosen:
+            projection.reset(store, cur)
+            store.sql.execute(cur, "DELETE FROM projection_positions WHERE name = ?",
+                              (projection.name,))
+            write_meta(store, cur, projection.name, "version",
+                       str(VERSIONS.get(projection.name, 1)))
+
+
+def replay(store: LoyaltyStore, selected: Sequence[str] | None = None,
+           progress: Callable[[int], None] | None = None) -> int:
+    """Drop the chosen read models (all when None) and fold the whole history again; returns
+    the events read."""
+    chosen = named(selected)
+    reset(store, chosen)
+    return catch_up_many(store, chosen, page=REPLAY_PAGE, progress=progress)
+
+
+def _upgrade(store: LoyaltyStore, chosen: Sequence[Projection]) -> None:
+    recorded = {r["name"]: r["value"] for r in store.sql.query(
+        "SELECT name, value FROM projection_meta WHERE key = 'version'")}
+    stale = [p for p in chosen if recorded.get(p.name) != str(VERSIONS.get(p.name, 1))]
+    if stale:
+        reset(store, stale)

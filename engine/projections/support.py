@@ -1,0 +1,122 @@
+"""What the projection writers share: time as sortable text, month keys, money in minor units,
+batched SQL, and each projection's own small state (engine time) in ``projection_meta``.
+
+Times in read-model tables are fixed-width UTC ISO strings (``2025-01-04T17:41:07.000000+00:00``)
+so that SQL compares them as text on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from engine.store.app import LoyaltyStore
+from engine.store.sql import pg_sql
+
+UTC = timezone.utc
+CENT = Decimal("0.01")
+MINOR = Decimal(10_000)  # money is kept in 1/10000 of the currency unit (the contract's scale)
+IN_CHUNK = 500
+ENGINE_TIME = "engine_time"
+
+
+def ts(value: datetime | str | None) -> str | None:
+    """A time as fixed-width UTC text (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+def month_of(at: datetime) -> str:
+    """The calendar month (UTC) of a time, as ``YYYY-MM``."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+def to_minor(amount: str | Decimal) -> int:
+    """A decimal money string as an exact count of 1/10000 units."""
+    return int(Decimal(amount) * MINOR)
+
+
+def from_minor(units: int) -> Decimal:
+    return Decimal(units) / MINOR
+
+
+def money_text(amount: Decimal) -> str:
+    """Money for reading: two decimals, rounded half to even."""
+    return str(amount.quantize(CENT, rounding=ROUND_HALF_EVEN))
+
+
+def execute_many(store: LoyaltyStore, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One statement over many rows through the page's cursor (psycopg pipelines them)."""
+    if rows:
+        cursor.executemany(pg_sql(sql) if store.sql.is_postgres else sql, rows)
+
+
+def select_in(
+    store: LoyaltyStore, cursor: Any, sql: str, keys: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Run ``sql`` (whose one ``{keys}`` marks an ``IN (...)`` list) over the keys in chunks,
+    through the page's cursor; rows come back as dicts."""
+    found: list[dict[str, Any]] = []
+    keys = list(keys)
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = keys[start:start + IN_CHUNK]
+        store.sql.execute(cursor, sql.format(keys=", ".join("?" for _ in chunk)), chunk)
+        names = [d[0] for d in cursor.description]
+        found.extend(row if isinstance(row, dict) else dict(zip(names, row))
+                     for row in cursor.fetchall())
+    return found
+
+
+def read_meta(store: LoyaltyStore, name: str, key: str, cursor: Any = None) -> str | None:
+    sql = "SELECT value FROM projection_meta WHERE name = ? AND key = ?"
+    if cursor is None:
+        rows = store.sql.query(sql, (name, key))
+        return str(rows[0]["value"]) if rows else None
+    store.sql.execute(cursor, sql, (name, key))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return str(row["value"] if isinstance(row, dict) else row[0])
+
+
+def write_meta(store: LoyaltyStore, cursor: Any, name: str, key: str, value: str) -> None:
+    store.sql.execute(
+        cursor,
+        "INSERT INTO projection_meta (name, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+        (name, key, value),
+    )
+
+
+def drop_meta(store: LoyaltyStore, cursor: Any, name: str) -> None:
+    store.sql.execute(cursor, "DELETE FROM projection_meta WHERE name = ?", (name,))
+
+
+def advance_engine_time(
+    store: LoyaltyStore, cursor: Any, name: str, events: Sequence[Any]
+) -> datetime | None:
+    """Move the projection's engine time (the latest event time it has seen) past this page's
+    events and record it with the page; returns it (None before any event)."""
+    stored = read_meta(store, name, ENGINE_TIME, cursor)
+    now = datetime.fromisoformat(stored) if stored else None
+    latest = max((event.timestamp for event in events), default=None)
+    if latest is not None and (now is None or latest > now):
+        now = latest
+    if now is not None and (stored is None or ts(now) != stored):
+        write_meta(store, cursor, name, ENGINE_TIME, ts(now) or "")
+    return now
+
+
+def engine_time(store: LoyaltyStore, name: str) -> datetime | None:
+    """The latest event time the projection ``name`` has folded (None when it is empty)."""
+    stored = read_meta(store, name, ENGINE_TIME)
+    return datetime.fromisoformat(stored) if stored else None
