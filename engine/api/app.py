@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from engine.api import members, redemptions
+from engine.api import program_metrics, segments, tiers
 from engine.api.deps import StoreHolder
 from engine.config import Settings
 from engine.errors import StoreUnavailable
@@ -54,5 +55,8 @@ def create_api(
         return {"status": "ok", "store": "ok"}
 
     app.include_router(members.router)
+    app.include_router(segments.router)
+    app.include_router(program_metrics.router)
+    app.include_router(tiers.router)
     app.include_router(redemptions.router)
     return app
