@@ -61,19 +61,23 @@ class PositionConflict(IntegrityError):
     """A Kafka position did not move forward: the batch was already applied elsewhere."""
 
 
-def write_side(execute: Any, fetchone: Any, side: SideWrites | None) -> None:
+def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
+               insert: Any = None) -> None:
+    """``execute``/``fetchone`` run the position upserts, whose rows are read; ``insert`` (by
+    default ``execute``) the plain inserts."""
     if not side:
         return
+    insert = insert or execute
     for key, next_offset in side.positions.items():
         execute(UPSERT_POSITION, (key, next_offset, side.digests.get(key)))
         if fetchone() is None:
             raise PositionConflict(f"position {key} is already at or past {next_offset}")
     for row in side.dead_letters:
-        execute(INSERT_DEAD_LETTER, row)
+        insert(INSERT_DEAD_LETTER, row)
     for row in side.outbox:
-        execute(INSERT_OUTBOX, row)
+        insert(INSERT_OUTBOX, row)
     for row in side.source_facts:
-        execute(INSERT_SOURCE_FACT, row)
+        insert(INSERT_SOURCE_FACT, row)
 
 
 class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
@@ -98,8 +102,33 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(ddl, prepare=False)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        write_side(lambda sql, params: curs.execute(pg_sql(sql), params), curs.fetchone,
-                   kwargs.get("side"))
-        write_links(lambda sql, params: curs.execute(pg_sql(sql), params), curs.fetchall,
+        # In psycopg's pipeline mode a cursor that has queued several statements may hand a
+        # fetch the result of another one: statements whose rows are read get a cursor each.
+        # Take the library's events-table lock before any side write, so concurrent writers
+        # (a worker and the API) queue at one lock instead of deadlocking on side-table rows.
+        self._lock_table(curs)
+        reader = _Reader(curs.connection)
+        write_side(reader.execute, reader.fetchone, kwargs.get("side"),
+                   insert=lambda sql, params: curs.execute(pg_sql(sql), params))
+        write_links(reader.execute, reader.fetchall,
                     lambda sql, rows: curs.executemany(pg_sql(sql), rows), stored_events)
         super()._insert_events(curs, stored_events, **kwargs)
+
+
+class _Reader:
+    """Runs one statement on a fresh cursor and keeps its rows."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.rows: list[Any] = []
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(pg_sql(sql), params)
+            self.rows = cursor.fetchall()  # every statement run here returns rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
