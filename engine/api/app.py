@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from engine.api import members, redemptions
+from engine.api import dashboard_support, members, redemptions
 from engine.api import program_metrics, segments, tiers
 from engine.api.deps import StoreHolder
 from engine.config import Settings
 from engine.errors import StoreUnavailable
 from engine.store import LoyaltyStore, open_store
+
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 class Health(BaseModel):
@@ -59,4 +64,7 @@ def create_api(
     app.include_router(program_metrics.router)
     app.include_router(tiers.router)
     app.include_router(redemptions.router)
+    app.include_router(dashboard_support.router)
+    # The dashboard's static files; mounted last so that no API route is shadowed.
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
