@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -90,7 +90,7 @@ def write_links(
             oid, hash_ = tuple(row.values()) if isinstance(row, dict) else tuple(row)
             previous[oid] = hash_
     # A clock read here is bookkeeping of the side table, never part of an event body.
-    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
     executemany(INSERT_LINK, chain_rows(stored_events, previous, now))
 
 
@@ -148,7 +148,7 @@ def first_break(
 
 def day_end(day: date) -> str:
     """The cut-off of a day (UTC) as the ``recorded_at`` text it is compared with."""
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
     return end.isoformat(timespec="microseconds")
 
 

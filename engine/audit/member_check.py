@@ -149,7 +149,7 @@ class MemberCheck:
         except LoyaltyError as exc:
             self._report(row.from_version, None, None, row,
                          f"the replay refuses this source: {exc}")
-        except Exception as exc:  # a replay that crashes is a finding, not a reason to stop
+        except Exception as exc:  # noqa: BLE001  (a replay that crashes is a finding)
             self._report(row.from_version, None, None, row,
                          f"the replay fails on this source: {type(exc).__name__}: {exc}")
         if member is None:

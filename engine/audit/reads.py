@@ -12,8 +12,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -81,7 +80,7 @@ class Snapshot:
                                         check_same_thread=False, timeout=30.0)
             self.conn.execute("BEGIN")  # the snapshot starts at the first read below
 
-    def __enter__(self) -> Snapshot:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -7,7 +7,7 @@ shows up as a replay that refuses or disagrees with the stored events.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -30,7 +30,7 @@ def parse_fact(payload: str | bytes) -> Fact:
     """The fact of a stored payload, built as ``engine.contract.decode`` builds it."""
     try:
         obj = orjson.loads(payload)
-        occurred_at = datetime.fromisoformat(obj["occurred_at"].upper()).astimezone(timezone.utc)
+        occurred_at = datetime.fromisoformat(obj["occurred_at"].upper()).astimezone(UTC)
         return Fact(event_id=obj["event_id"], type=obj["type"], occurred_at=occurred_at,
                     customer_id=obj["customer_id"], data=obj["data"])
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:

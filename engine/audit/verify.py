@@ -7,8 +7,11 @@ checked one by one in memory; nothing is written.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +20,12 @@ from engine.aggregates.program import CATALOG_ID
 from engine.audit.chain import BrokenLink
 from engine.audit.codec import Codec
 from engine.audit.member_check import MemberCheck, MemberResult, Mismatch
-from engine.audit.reads import Snapshot
+from engine.audit.reads import Page, Snapshot
+from engine.program.model import ProgramBook
 from engine.store.app import LoyaltyStore
 
 PAGE_MEMBERS = 500
+PARALLEL_FROM = 50_000  # events; below this, forking workers costs more than it saves
 MAX_DETAILS = 1000
 
 
@@ -79,11 +84,16 @@ def verify(
     store: LoyaltyStore,
     customer_id: str | None = None,
     *,
+    jobs: int | None = None,
     page_members: int = PAGE_MEMBERS,
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
-    """Verify the whole store, or one member (and the program catalog its replay uses)."""
+    """Verify the whole store, or one member (and the program catalog its replay uses).
+
+    The snapshot is read in this process, page by page; with ``jobs`` > 1 the pages are
+    checked by that many forked worker processes while the next pages are read (the default:
+    one per CPU for a history of PARALLEL_FROM events or more)."""
     started = time.perf_counter()
     report = VerifyReport()
     codec = Codec(store.app.mapper)
@@ -96,19 +106,63 @@ def verify(
             total = 0
         if on_total is not None:
             on_total(total)
-        programs = snapshot.programs()
-        for chunk, page in snapshot.pages(ids, page_members):
+        if jobs is None:
+            jobs = (os.cpu_count() or 1) if total >= PARALLEL_FROM else 1
+        context = _Context(snapshot.programs(), codec, only_present=customer_id is not None)
+        for results in _checked_pages(snapshot.pages(ids, page_members), context, jobs):
             done = 0
-            for oid in chunk:
-                events = page.events.get(oid, [])
-                sources = page.sources.get(oid, [])
-                if customer_id is not None and not (events or sources or page.links.get(oid)):
-                    continue
-                result = MemberCheck(oid, events, page.links.get(oid, []), sources,
-                                     programs, codec).run()
-                report.add(result, len(sources))
-                done += len(events)
+            for result, sources in results:
+                report.add(result, sources)
+                done += result.events
             if progress is not None:
                 progress(done)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass(frozen=True)
+class _Context:
+    programs: ProgramBook
+    codec: Codec
+    only_present: bool
+
+
+_CONTEXT: _Context | None = None  # a forked worker's context, set by the parent before forking
+
+
+def _check_page(context: _Context | None, chunk: list[str],
+                page: Page) -> list[tuple[MemberResult, int]]:
+    context = context or _CONTEXT
+    assert context is not None  # set before the pool forks
+    results = []
+    for oid in chunk:
+        events, links = page.events.get(oid, []), page.links.get(oid, [])
+        sources = page.sources.get(oid, [])
+        if context.only_present and not (events or sources or links):
+            continue
+        result = MemberCheck(oid, events, links, sources, context.programs, context.codec).run()
+        results.append((result, len(sources)))
+    return results
+
+
+def _checked_pages(pages: Iterable[tuple[list[str], Page]], context: _Context,
+                   jobs: int) -> Iterator[list[tuple[MemberResult, int]]]:
+    """The results of each page, in page order; reading runs ahead of checking by a few
+    pages when workers check."""
+    if jobs <= 1:
+        for chunk, page in pages:
+            yield _check_page(context, chunk, page)
+        return
+    global _CONTEXT
+    _CONTEXT = context  # inherited by the forked workers: no pickling of programs or mapper
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            waiting: deque[Any] = deque()
+            for chunk, page in pages:
+                waiting.append(pool.apply_async(_check_page, (None, chunk, page)))
+                while len(waiting) > jobs:
+                    yield waiting.popleft().get()
+            while waiting:
+                yield waiting.popleft().get()
+    finally:
+        _CONTEXT = None

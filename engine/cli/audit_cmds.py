@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -51,8 +51,11 @@ def progress_bar(what: str) -> Iterator[tuple[Callable[[int], None], Callable[[i
 
 @audit_app.command("verify")
 def audit_verify(
-    customer: Annotated[Optional[str], typer.Option(
+    customer: Annotated[str | None, typer.Option(
         help="Verify only this member (and the program catalog).")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        min=1, help="Worker processes checking members; default one per CPU for 50,000 "
+                    "events or more.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Replay every member's stored sources under the program versions they were judged by and
@@ -66,7 +69,7 @@ def audit_verify(
     store = open_store(settings())
     try:
         with progress_bar("verifying") as (total, advance):
-            report = verify(store, customer, on_total=total, progress=advance)
+            report = verify(store, customer, jobs=jobs, on_total=total, progress=advance)
     finally:
         store.close()
     if json_out:
@@ -148,3 +151,102 @@ def audit_digest(
                   f"[bold]{result.digest}[/]")
     console.print(f"{result.originators:,} chains, {result.events:,} events, links recorded "
                   f"before {result.cutoff}")
+
+
+@app.command()
+def simulate(
+    program: Annotated[Path, typer.Option("--program", help="The draft program file (TOML).",
+                                          exists=True, dir_okay=False)],
+    start: Annotated[str | None, typer.Option(
+        "--from", help="The draft takes effect, and the figures' period starts, here "
+                       "(RFC 3339 or a date, UTC); default: the beginning.")] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", help="The period ends here (a date counts whole); default: the last "
+                     "event.")] = None,
+    keep: Annotated[Path | None, typer.Option(
+        help="Keep the scratch store (simulation.sqlite) in this folder.")] = None,
+    top: Annotated[int, typer.Option(help="How many most-changed members to list.")] = 10,
+    json_out: JsonFlag = False,
+) -> None:
+    """What a draft program would have done to the stored history.
+
+    Replays the history under the draft into a scratch store (the live store is only read)
+    and compares points issued, redeemed and expired, liability, tier mix and churn grades
+    with the live ledger's figures for the same period, and lists the members whose balance
+    or tier would change most.
+    """
+    from datetime import timedelta
+
+    from engine.audit.simulate import simulate as run_simulation
+    from engine.store import open_store
+
+    begin = parse_time(start, name="--from") if start else None
+    until = parse_time(end, name="--to") if end else None
+    if until is not None and end is not None and len(end) == 10:
+        until += timedelta(days=1)  # a date names the whole day
+    if begin is not None and until is not None and until <= begin:
+        raise typer.BadParameter("--to must be after --from")
+    store = open_store(settings())
+    try:
+        with progress_bar("simulating") as (total, advance):
+            report = run_simulation(store, program.read_text(encoding="utf-8"), begin, until,
+                                    keep=keep, on_total=total, progress=advance)
+    finally:
+        store.close()
+    if json_out:
+        emit_json(report.to_json())
+        return
+    _print_simulation(report, top)
+
+
+def _print_simulation(report: Any, top: int) -> None:
+    live, sim = report.live, report.simulated
+    period = (f"{report.start.isoformat() if report.start else 'the beginning'} to "
+              f"{report.end.isoformat() if report.end else 'the last event'}")
+    table = Table(title=f"Draft program (version {report.draft_version}) against the live "
+                        f"ledger, {period}")
+    for column, justify in (("figure", "left"), ("live", "right"), ("simulated", "right"),
+                            ("change", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+
+    def row(label: str, before: int, after: int) -> None:
+        change = after - before
+        shown = f"{change:+,}" if change else "0"
+        if before and change:
+            shown += f" ({change / before:+.1%})"
+        table.add_row(label, f"{before:,}", f"{after:,}", shown)
+
+    row("points issued", live.issued_total, sim.issued_total)
+    for rule in sorted(set(live.issued) | set(sim.issued)):
+        row(f"  {rule}", live.issued[rule], sim.issued[rule])
+    row("points reversed (refunds)", live.reversed, sim.reversed)
+    row("points redeemed", live.redeemed, sim.redeemed)
+    row("redemptions", live.redemptions, sim.redemptions)
+    row("points expired", live.expired, sim.expired)
+    row(f"liability at {report.as_of.date().isoformat()}", live.liability, sim.liability)
+    row("members", live.members, sim.members)
+    for tier in sorted(set(live.tier_mix) | set(sim.tier_mix)):
+        row(f"tier {tier}", live.tier_mix[tier], sim.tier_mix[tier])
+    for grade in ("champion", "loyal", "regular", "at_risk"):
+        row(f"churn grade {grade}", live.churn[grade], sim.churn[grade])
+    console.print(table)
+    changes = report.changes(top)
+    if changes:
+        most = Table(title="Members whose tier or balance would change most")
+        for column in ("member", "tier (live -> draft)", "balance live", "balance draft",
+                       "change"):
+            most.add_column(column)
+        for c in changes:
+            most.add_row(c["customer_id"], f"{c['live_tier']} -> {c['simulated_tier']}",
+                         f"{c['live_balance']:,}", f"{c['simulated_balance']:,}",
+                         f"{c['change']:+,}")
+        console.print(most)
+    else:
+        console.print("no member's balance or tier would change")
+    for reason, count in sorted(report.refused.items()):
+        console.print(f"refused under the draft: {count:,} x {reason}")
+    console.print(f"{report.sources:,} sources replayed into {report.events:,} events in "
+                  f"{report.replay_seconds:.2f}s ({report.events_per_second:,.0f} events/s); "
+                  f"{report.seconds:.2f}s in all")
+    if report.scratch:
+        console.print(f"scratch store kept at {report.scratch}")

@@ -10,7 +10,7 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def build(url: str, data_dir: Path, customers: int) -> None:
     store = open_store(Settings(store_url=url, data_dir=data_dir))
     try:
         build_history(store, customers=customers, days=420, sweep_after_days=820, programs=[
-            (second_version(), datetime(2025, 7, 1, tzinfo=timezone.utc))])
+            (second_version(), datetime(2025, 7, 1, tzinfo=UTC))])
     finally:
         store.close()
 
@@ -264,3 +264,15 @@ def test_a_tampered_source_fact_makes_its_award_disagree(backend):
     spend = [m for m in report.mismatches if m.event == "PointsEarned" and m.rule == "spend"]
     assert spend and spend[0].customer_id == customer and spend[0].source == row["key"]
     assert spend[0].expected["points"] > spend[0].found["points"]
+
+
+def test_workers_report_exactly_what_one_process_reports(backend):
+    customer = busy_member(backend)
+    version, _, _ = earned_in_the_middle(backend, customer)
+    backend.execute(f"DELETE FROM {backend.table} WHERE originator_id = ? AND "
+                    "originator_version = ?", (backend.oid(customer), version))
+    alone, forked = verify(backend.store, jobs=1), verify(backend.store, jobs=2, page_members=7)
+    timing = ("seconds", "events_per_second")
+    assert {k: v for k, v in forked.to_json().items() if k not in timing} == \
+        {k: v for k, v in alone.to_json().items() if k not in timing}
+    assert forked.mismatch_count > 0 and forked.broken_links[0].version == version

@@ -19,7 +19,7 @@ import orjson
 from engine.aggregates.member import Member
 from engine.contract import COMMANDS_TOPIC, topic_for
 from engine.demo.generate import DEFAULT_START, generate
-from engine.errors import RedemptionRefused
+from engine.errors import InvalidFact, RedemptionRefused
 from engine.program.model import ProgramBook
 from engine.service import Incoming, Ledger
 from engine.store.app import LoyaltyStore
@@ -154,7 +154,7 @@ def _deliver_commands(ledger: Ledger, offsets: Counter[str]) -> int:
 def _topic(line: bytes) -> str:
     try:
         return topic_for(orjson.loads(line)["type"])
-    except Exception:
+    except (orjson.JSONDecodeError, KeyError, TypeError, InvalidFact):
         return "loyalty.orders"  # a malformed message: it is dead-lettered wherever it lands
 
 
@@ -163,8 +163,8 @@ def _customers(lines: list[bytes]) -> set[str]:
     for line in lines:
         try:
             found.add(orjson.loads(line)["customer_id"])
-        except Exception:
-            continue
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            pass  # a malformed message names nobody
     return found
 
 

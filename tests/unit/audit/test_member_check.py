@@ -10,7 +10,14 @@ import pytest
 from engine.contract import encode
 from tests.unit.audit.recording import Recording
 from tests.unit.rules.builders import (
-    book, day, order, referral, refund, registered, review, share,
+    book,
+    day,
+    order,
+    referral,
+    refund,
+    registered,
+    review,
+    share,
 )
 
 RULES = book()
