@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from engine.api import dashboard_support, members, redemptions
+from engine.api import audit, dashboard_support, members, redemptions
 from engine.api import program_metrics, segments, tiers
 from engine.api.deps import StoreHolder
 from engine.config import Settings
@@ -64,6 +64,7 @@ def create_api(
     app.include_router(program_metrics.router)
     app.include_router(tiers.router)
     app.include_router(redemptions.router)
+    app.include_router(audit.router)
     app.include_router(dashboard_support.router)
     # The dashboard's static files; mounted last so that no API route is shadowed.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
