@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from engine.api import audit, dashboard_support, members, redemptions
+from engine.api import audit, dashboard_support, limits, members, redemptions
 from engine.api import program_metrics, segments, tiers
 from engine.api.deps import StoreHolder
 from engine.config import Settings
@@ -46,6 +46,7 @@ def create_api(
         lifespan=lifespan,
     )
     app.state.holder = store
+    limits.install(app)
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
