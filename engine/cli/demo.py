@@ -88,7 +88,7 @@ def run_demo(console: Console, *, customers: int, seed: int, serve: bool) -> Non
         api = ApiThread(settings, free_port())
         api.start()
         console.print(f"[bold]API[/]     {api.url}  (docs at {api.url}/docs, "
-                      f"X-API-Key: {settings.api_key})")
+                      f"dashboard at {api.url}/, X-API-Key: {settings.api_key})")
         lines = generate(customers=customers, seed=seed, days=HISTORY_DAYS,
                          start=demo_start(now))
         good, refused = check_lines(lines)
@@ -255,4 +255,5 @@ def summarize(console: Console, settings: Settings, stats: WorkerStats, seconds:
     console.print(f"\nDone in {seconds:.1f}s. Look further:")
     console.print(f"  LOYALTY_DATA_DIR={settings.data_dir} loyalty balance {example}")
     console.print(f"  LOYALTY_DATA_DIR={settings.data_dir} loyalty dead-letters")
-    console.print(f"  loyalty demo --serve   (keeps the API at an address like {api_url})")
+    console.print(f"  loyalty demo --serve   (keeps the API and the dashboard at an address "
+                  f"like {api_url}/)")
