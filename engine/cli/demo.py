@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.broker import EmbeddedBroker
-from engine.config import Settings
+from engine.config import DEFAULT_API_KEY, Settings
 from engine.contract import TOPIC_BY_TYPE
 from engine.publish import check_lines, send_facts, send_raw
 from engine.streams.app import WorkerStats
@@ -57,6 +57,11 @@ class ApiThread:
         self.thread.join(timeout=10)
 
 
+def shown_key(settings: Settings) -> str:
+    """The development default is shown; a key the user set is a secret and is not."""
+    return settings.api_key if settings.api_key == DEFAULT_API_KEY else "$LOYALTY_API_KEY"
+
+
 def demo_settings(base: Settings) -> Settings:
     data_dir = base.data_dir / "demo"
     if data_dir.exists():
@@ -88,7 +93,7 @@ def run_demo(console: Console, *, customers: int, seed: int, serve: bool) -> Non
         api = ApiThread(settings, free_port())
         api.start()
         console.print(f"[bold]API[/]     {api.url}  (docs at {api.url}/docs, "
-                      f"dashboard at {api.url}/, X-API-Key: {settings.api_key})")
+                      f"dashboard at {api.url}/, X-API-Key: {shown_key(settings)})")
         lines = generate(customers=customers, seed=seed, days=HISTORY_DAYS,
                          start=demo_start(now))
         good, refused = check_lines(lines)
