@@ -94,10 +94,18 @@ async def run_worker(
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=5)
     await producer.start()
 
+    # The agent and the health loop both run after_batch, and the store's SQL session is one
+    # connection: one at a time.
+    after_batch_lock = asyncio.Lock()
+
     async def after_batch() -> None:
-        # Projections first: the member events they add to the outbox go out with this batch.
-        await asyncio.to_thread(catch_up_all, store)
-        await flush_outbox(store, producer)
+        async with after_batch_lock:
+            try:
+                # Projections first: the member events they add go out with this batch.
+                await asyncio.to_thread(catch_up_all, store)
+            finally:
+                # A failing projection must not hold back referral commands and dead letters.
+                await flush_outbox(store, producer)
 
     async def on_assigned(keys: set[str]) -> None:
         await ensure_topics(settings.broker, all_topics())
