@@ -71,7 +71,8 @@ def replay(
     The rebuilt rows equal the incrementally built ones. Outbound member events already in the
     outbox are not sent again.
     """
-    from engine.projections.registry import named, replay as do_replay
+    from engine.projections.registry import named
+    from engine.projections.registry import replay as do_replay
     from engine.store import open_store
 
     chosen = [p.name for p in named(projection)]

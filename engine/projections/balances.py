@@ -51,12 +51,12 @@ UPSERT_LOT = (
 
 
 def is_member_event(event: Any) -> bool:
-    return _is_member_class(type(event))
+    return _is_member_class(type(event).__qualname__)
 
 
 @cache
-def _is_member_class(cls: type) -> bool:
-    return cls.__qualname__.startswith(Member.__qualname__ + ".")
+def _is_member_class(qualname: str) -> bool:
+    return qualname.startswith(Member.__qualname__ + ".")
 
 
 class BalanceProjection:

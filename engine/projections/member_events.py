@@ -26,10 +26,9 @@ from typing import Any
 
 import orjson
 
+from engine.projections.support import execute_many, ts
 from engine.store.app import LoyaltyStore
 from engine.store.recorders import INSERT_OUTBOX
-
-from engine.projections.support import execute_many, ts
 
 TOPIC = "loyalty.member-events"
 EXPIRY_NOTICE_DAYS = 30

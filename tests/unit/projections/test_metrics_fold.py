@@ -105,8 +105,8 @@ def test_liability_delta_is_issued_less_everything_that_left():
 def test_point_value_is_the_cheapest_fixed_money_reward_per_point():
     assert point_value(default_program()) == Decimal("0.01")  # five-off: 5 / 500
     richer = dict(default_program().rewards)
-    richer["ten-off"] = Reward("ten-off", "amount_off", 800, Decimal("10"))  # 0.0125
-    richer["two-off"] = Reward("two-off", "amount_off", 400, Decimal("2"))  # 0.005
+    richer["ten-off"] = Reward("ten-off", "amount_off", 800, Decimal(10))  # 0.0125
+    richer["two-off"] = Reward("two-off", "amount_off", 400, Decimal(2))  # 0.005
     assert point_value(replace(default_program(), rewards=richer)) == Decimal("0.005")
     percent_only = {"ten-percent-off": default_program().rewards["ten-percent-off"]}
     assert point_value(replace(default_program(), rewards=percent_only)) is None
