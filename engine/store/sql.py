@@ -6,6 +6,7 @@ Statements are written once with ``?`` placeholders; the PostgreSQL session rewr
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,9 +29,14 @@ def pg_sql(sql: str) -> str:
 
 
 class SqlSession:
-    """One connection; ``transaction()`` commits on success and rolls back on error."""
+    """One connection; ``transaction()`` commits on success and rolls back on error.
+
+    Calls are serialised by a re-entrant lock: the worker's batch thread and its health loop
+    may both use the session, and one connection must not carry two transactions at once.
+    """
 
     is_postgres = False
+    lock: threading.RLock
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -60,6 +66,7 @@ class SqlSession:
 class SqliteSession(SqlSession):
     def __init__(self, path: Path, timeout: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
         self.conn = sqlite3.connect(
             str(path), isolation_level=None, check_same_thread=False, timeout=timeout
         )
@@ -67,18 +74,20 @@ class SqliteSession(SqlSession):
         self.conn.execute("PRAGMA journal_mode=WAL")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
+        with self.lock:
+            return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
-        cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return cursor.execute(sql, params)
@@ -92,6 +101,7 @@ class PostgresSession(SqlSession):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.lock = threading.RLock()
         self._conn: Any = None
         self._connect()
 
@@ -120,13 +130,13 @@ class PostgresSession(SqlSession):
             self.conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.conn.cursor() as cur:
+        with self.lock, self.conn.cursor() as cur:
             cur.execute(pg_sql(sql), params)
             return list(cur.fetchall())
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self.lock, self.conn.transaction(), self.conn.cursor() as cur:
             yield cur
 
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
