@@ -19,6 +19,7 @@ from eventsourcing.persistence import StoredEvent
 
 from engine.aggregates.program import CATALOG_ID, ProgramCatalog
 from engine.audit.chain import hex_id
+from engine.config import Settings
 from engine.program.model import ProgramBook
 from engine.store.app import LoyaltyStore
 
@@ -64,19 +65,26 @@ class Page:
 class Snapshot:
     """Read-only view of one store as of the first read. Use as a context manager."""
 
-    def __init__(self, store: LoyaltyStore) -> None:
+    def __init__(self, store: LoyaltyStore | None, *, settings: Settings | None = None,
+                 table: str | None = None) -> None:
+        """A snapshot of ``store``; or, without a store (a worker process), of the database
+        ``settings`` name, whose events table is ``table``."""
         self.store = store
-        self.table = store.app.recorder.events_table_name  # type: ignore[attr-defined]
-        self.is_postgres = store.settings.is_postgres
+        if store is not None:
+            settings = store.settings
+            table = store.app.recorder.events_table_name  # type: ignore[attr-defined]
+        assert settings is not None and table is not None
+        self.table = table
+        self.is_postgres = settings.is_postgres
         self.conn: Any
         if self.is_postgres:
             import psycopg
 
-            self.conn = psycopg.connect(store.settings.store_url, autocommit=False)
+            self.conn = psycopg.connect(settings.store_url, autocommit=False)
             self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             self.conn.read_only = True
         else:
-            self.conn = sqlite3.connect(str(store.settings.sqlite_path), isolation_level=None,
+            self.conn = sqlite3.connect(str(settings.sqlite_path), isolation_level=None,
                                         check_same_thread=False, timeout=30.0)
             self.conn.execute("BEGIN")  # the snapshot starts at the first read below
 
@@ -121,6 +129,27 @@ class Snapshot:
             found.add(oid)
         return sorted(found)
 
+    def last_versions(self) -> dict[str, int]:
+        """Each originator's highest version among its events, links and source spans: what
+        this snapshot holds, for readers on later snapshots to stop at."""
+        found: dict[str, int] = {}
+        for statement in (
+                f"SELECT originator_id, MAX(originator_version) FROM {self.table} GROUP BY 1",
+                "SELECT originator_id, MAX(originator_version) FROM event_chain GROUP BY 1",
+                "SELECT member_id, MAX(COALESCE(to_version, 0)) FROM source_facts GROUP BY 1"):
+            for oid, version in self._rows(statement):
+                key = hex_id(oid)
+                found[key] = max(found.get(key, 0), int(version or 0))
+        return found
+
+    def empty_sources(self) -> dict[str, set[str]]:
+        """Keys of the sources that produced nothing (re-sent facts), per member."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for oid, key in self._rows(
+                "SELECT member_id, key FROM source_facts WHERE from_version IS NULL"):
+            found[oid].add(key)
+        return dict(found)
+
     def count_events(self) -> int:
         return int(self._rows(f"SELECT COUNT(*) FROM {self.table}")[0][0])
 
@@ -147,6 +176,25 @@ class Snapshot:
             rows.sort(key=_applied_order)
         return Page(events, links, sources)
 
+    def page_upto(self, ids: Sequence[str], last: dict[str, int],
+                  empty: dict[str, set[str]]) -> Page:
+        """``page(ids)`` without what was written after another, earlier snapshot: versions
+        after ``last[id]``, and sources that produced nothing not among ``empty[id]``."""
+        page = self.page(ids)
+        for oid in ids:
+            bound = last.get(oid, 0)
+            events, links = page.events.get(oid), page.links.get(oid)
+            if events and events[-1][0] > bound:
+                page.events[oid] = [e for e in events if e[0] <= bound]
+            if links and links[-1][0] > bound:
+                page.links[oid] = [link for link in links if link[0] <= bound]
+            sources = page.sources.get(oid)
+            if sources:
+                known = empty.get(oid, ())
+                page.sources[oid] = [r for r in sources if r.key in known or (
+                    r.from_version is not None and r.from_version <= bound)]
+        return page
+
     def pages(self, ids: Sequence[str], size: int) -> Iterable[tuple[list[str], Page]]:
         for start in range(0, len(ids), size):
             chunk = list(ids[start:start + size])
@@ -154,7 +202,8 @@ class Snapshot:
 
     def programs(self) -> ProgramBook:
         """The program catalog as of the snapshot (the shipped default when none was
-        published)."""
+        published). Needs the store (its mapper)."""
+        assert self.store is not None
         rows = self.page([CATALOG_ID.hex]).events.get(CATALOG_ID.hex, [])
         if not rows:
             return ProgramBook()

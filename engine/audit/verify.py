@@ -10,7 +10,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from engine.audit.chain import BrokenLink
 from engine.audit.codec import Codec
 from engine.audit.member_check import MemberCheck, MemberResult, Mismatch
 from engine.audit.reads import Page, Snapshot
+from engine.config import Settings
 from engine.program.model import ProgramBook
 from engine.store.app import LoyaltyStore
 
@@ -91,12 +91,11 @@ def verify(
 ) -> VerifyReport:
     """Verify the whole store, or one member (and the program catalog its replay uses).
 
-    The snapshot is read in this process, page by page; with ``jobs`` > 1 the pages are
-    checked by that many forked worker processes while the next pages are read (the default:
-    one per CPU for a history of PARALLEL_FROM events or more)."""
+    Everything is judged as of one snapshot, read page by page. With ``jobs`` > 1 that many
+    forked worker processes read and check the pages (the default: one per CPU for a history
+    of PARALLEL_FROM events or more)."""
     started = time.perf_counter()
     report = VerifyReport()
-    codec = Codec(store.app.mapper)
     with Snapshot(store) as snapshot:
         if customer_id is None:
             ids = snapshot.originators()
@@ -108,8 +107,19 @@ def verify(
             on_total(total)
         if jobs is None:
             jobs = (os.cpu_count() or 1) if total >= PARALLEL_FROM else 1
-        context = _Context(snapshot.programs(), codec, only_present=customer_id is not None)
-        for results in _checked_pages(snapshot.pages(ids, page_members), context, jobs):
+        context = _Context(snapshot.programs(), Codec(store.app.mapper),
+                           only_present=customer_id is not None, settings=store.settings,
+                           table=snapshot.table)
+        if jobs <= 1:
+            checked: Iterable[list[tuple[MemberResult, int]]] = (
+                _check_page(context, chunk, page)
+                for chunk, page in snapshot.pages(ids, page_members))
+        else:
+            # Workers read their pages themselves, on later snapshots, cut back to what this
+            # one holds: no page crosses a pipe, and reading runs in parallel too.
+            context.last, context.empty = snapshot.last_versions(), snapshot.empty_sources()
+            checked = _in_workers(context, ids, page_members, jobs)
+        for results in checked:
             done = 0
             for result, sources in results:
                 report.add(result, sources)
@@ -120,20 +130,23 @@ def verify(
     return report
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     programs: ProgramBook
     codec: Codec
     only_present: bool
+    settings: Settings
+    table: str
+    last: dict[str, int] = field(default_factory=dict)
+    empty: dict[str, set[str]] = field(default_factory=dict)
 
 
 _CONTEXT: _Context | None = None  # a forked worker's context, set by the parent before forking
+_READER: Snapshot | None = None  # a worker's own snapshot, opened on its first page
 
 
-def _check_page(context: _Context | None, chunk: list[str],
+def _check_page(context: _Context, chunk: list[str],
                 page: Page) -> list[tuple[MemberResult, int]]:
-    context = context or _CONTEXT
-    assert context is not None  # set before the pool forks
     results = []
     for oid in chunk:
         events, links = page.events.get(oid, []), page.links.get(oid, [])
@@ -145,24 +158,23 @@ def _check_page(context: _Context | None, chunk: list[str],
     return results
 
 
-def _checked_pages(pages: Iterable[tuple[list[str], Page]], context: _Context,
-                   jobs: int) -> Iterator[list[tuple[MemberResult, int]]]:
-    """The results of each page, in page order; reading runs ahead of checking by a few
-    pages when workers check."""
-    if jobs <= 1:
-        for chunk, page in pages:
-            yield _check_page(context, chunk, page)
-        return
+def _worker_page(chunk: list[str]) -> list[tuple[MemberResult, int]]:
+    global _READER
+    context = _CONTEXT
+    assert context is not None  # set before the pool forks
+    if _READER is None:
+        _READER = Snapshot(None, settings=context.settings, table=context.table)
+    return _check_page(context, chunk, _READER.page_upto(chunk, context.last, context.empty))
+
+
+def _in_workers(context: _Context, ids: list[str], size: int,
+                jobs: int) -> Iterator[list[tuple[MemberResult, int]]]:
+    """The results of each page, in page order, checked by ``jobs`` forked processes."""
     global _CONTEXT
-    _CONTEXT = context  # inherited by the forked workers: no pickling of programs or mapper
+    _CONTEXT = context  # inherited by the forked workers: nothing of it is pickled
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            waiting: deque[Any] = deque()
-            for chunk, page in pages:
-                waiting.append(pool.apply_async(_check_page, (None, chunk, page)))
-                while len(waiting) > jobs:
-                    yield waiting.popleft().get()
-            while waiting:
-                yield waiting.popleft().get()
+            chunks = [ids[start:start + size] for start in range(0, len(ids), size)]
+            yield from pool.imap(_worker_page, chunks)
     finally:
         _CONTEXT = None

@@ -276,3 +276,27 @@ def test_workers_report_exactly_what_one_process_reports(backend):
     assert {k: v for k, v in forked.to_json().items() if k not in timing} == \
         {k: v for k, v in alone.to_json().items() if k not in timing}
     assert forked.mismatch_count > 0 and forked.broken_links[0].version == version
+
+
+def test_a_worker_reading_later_sees_exactly_the_parents_snapshot(backend):
+    from engine.audit.reads import Snapshot
+    from engine.service import Incoming, Ledger
+    from tests.support.facts import order
+
+    customer = busy_member(backend)
+    oid = member_id(customer).hex
+    with Snapshot(backend.store) as parent:
+        before = parent.page([oid])
+        last, empty = parent.last_versions(), parent.empty_sources()
+        # The worker keeps writing while the audit runs: a new order, and the same order
+        # re-sent (a source that produces nothing).
+        fresh = order("after-snapshot", customer, "50.00", at="2026-03-01T10:00:00+03:00")
+        Ledger(backend.store).handle([Incoming("loyalty.orders", 9, 0, fresh),
+                                      Incoming("loyalty.orders", 9, 1, fresh)])
+        with Snapshot(backend.store) as later:
+            grown = later.page([oid])
+            cut = later.page_upto([oid], last, empty)
+    assert len(grown.events[oid]) > len(before.events[oid])
+    assert len(grown.sources[oid]) == len(before.sources[oid]) + 2
+    assert cut.events[oid] == before.events[oid] and cut.links[oid] == before.links[oid]
+    assert cut.sources[oid] == before.sources[oid]
