@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from engine.api import audit, dashboard_support, limits, members, redemptions
+from engine.api import audit, dashboard_support, limits, members, prometheus, redemptions
 from engine.api import program_metrics, segments, tiers
 from engine.api.deps import StoreHolder
 from engine.config import Settings
@@ -47,6 +47,7 @@ def create_api(
     )
     app.state.holder = store
     limits.install(app)
+    prometheus.install(app, store)
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -48,3 +48,13 @@ def test_the_key_is_required_and_compared(tmp_path):
     assert api.get("/members/alice").status_code == 401
     assert api.get("/members/alice", headers={"X-API-Key": "k-12"}).status_code == 401
     assert api.get("/members/alice", headers=KEY).status_code == 404
+
+
+def test_prometheus_metrics_count_requests_and_show_ledger_gauges(tmp_path):
+    api = client(tmp_path)
+    api.get("/members/alice", headers=KEY)
+    api.get("/members/alice")
+    text = api.get("/prometheus").text
+    assert 'loyalty_api_requests_total{method="GET",route="/members/{customer_id}",status="404"} 1.0' in text
+    assert 'route="/members/{customer_id}",status="401"} 1.0' in text
+    assert "loyalty_members 0.0" in text and "loyalty_dead_letters 0.0" in text
