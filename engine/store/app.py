@@ -21,11 +21,17 @@ from engine.store.recorders import (
     LoyaltySQLiteRecorder,
     SideWrites,
 )
+from engine.store.transcoder import FastJSONTranscoder
 from engine.store.sql import PostgresSession, SqliteSession, SqlSession
 
 
 class LoyaltyApplication(Application):  # type: ignore[type-arg]
     name = "loyalty"
+
+    def construct_transcoder(self) -> FastJSONTranscoder:
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
 
 def store_env(settings: Settings) -> dict[str, str]:

@@ -62,22 +62,19 @@ class PositionConflict(IntegrityError):
 
 
 def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
-               insert: Any = None) -> None:
-    """``execute``/``fetchone`` run the position upserts, whose rows are read; ``insert`` (by
-    default ``execute``) the plain inserts."""
+               insert_many: Any) -> None:
+    """``execute``/``fetchone`` run the position upserts, whose rows are read;
+    ``insert_many(sql, rows)`` the plain inserts, a statement per table."""
     if not side:
         return
-    insert = insert or execute
     for key, next_offset in side.positions.items():
         execute(UPSERT_POSITION, (key, next_offset, side.digests.get(key)))
         if fetchone() is None:
             raise PositionConflict(f"position {key} is already at or past {next_offset}")
-    for row in side.dead_letters:
-        insert(INSERT_DEAD_LETTER, row)
-    for row in side.outbox:
-        insert(INSERT_OUTBOX, row)
-    for row in side.source_facts:
-        insert(INSERT_SOURCE_FACT, row)
+    for sql, rows in ((INSERT_DEAD_LETTER, side.dead_letters), (INSERT_OUTBOX, side.outbox),
+                      (INSERT_SOURCE_FACT, side.source_facts)):
+        if rows:
+            insert_many(sql, rows)
 
 
 class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
@@ -89,7 +86,7 @@ class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        write_side(c.execute, c.fetchone, kwargs.get("side"))
+        write_side(c.execute, c.fetchone, kwargs.get("side"), c.executemany)
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         write_links(c.execute, c.fetchall, c.executemany, stored_events)
         return notification_ids
@@ -109,7 +106,7 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
         self._lock_table(curs)
         reader = _Reader(curs.connection)
         write_side(reader.execute, reader.fetchone, kwargs.get("side"),
-                   insert=lambda sql, params: curs.execute(pg_sql(sql), params))
+                   lambda sql, rows: curs.executemany(pg_sql(sql), rows))
         write_links(reader.execute, reader.fetchall,
                     lambda sql, rows: curs.executemany(pg_sql(sql), rows), stored_events)
         super()._insert_events(curs, stored_events, **kwargs)
