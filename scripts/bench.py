@@ -90,6 +90,7 @@ class Run:
     workload: bench_workload.Workload | None = None
     sqlite_store: Path | None = None
     faust_rate: float | None = None
+    ingest_failed: str | None = None
     failed: bool = False
 
     def log(self, name: str) -> Path:
@@ -135,6 +136,14 @@ def loaded_broker(run: Run, name: str, lines: list[bytes]) -> tuple[EmbeddedBrok
 
 
 def path_ingest(run: Run) -> None:
+    try:
+        _ingest(run)
+    except Exception as exc:
+        run.ingest_failed = f"{type(exc).__name__}: {exc}"
+        raise
+
+
+def _ingest(run: Run) -> None:
     w = workload(run)
     broker, ends = loaded_broker(run, "ingest", w.lines)
     expected = sum(ends.values())
@@ -193,6 +202,9 @@ def path_pg(run: Run) -> None:
 
 
 def ensure_store(run: Run) -> Path:
+    if run.ingest_failed is not None:
+        raise BenchError(f"needs the store of the ingest path, which failed "
+                         f"({run.ingest_failed.splitlines()[0][:200]})")
     if run.sqlite_store is None:
         path_ingest(run)
     assert run.sqlite_store is not None
@@ -296,6 +308,17 @@ RUNNERS: dict[str, Callable[[Run], None]] = {
 # -- output -----------------------------------------------------------------------------------
 
 
+def revision() -> str:
+    """The git commit of the code measured (``-dirty`` when the tree has local changes)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=SCRIPTS.parent,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("BENCH_REVISION", "unknown (not a git checkout)")
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     try:
@@ -385,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             run.rows.append(Row(name, "error", note=f"{type(exc).__name__}: {exc}"))
     total = time.monotonic() - started
     command = "scripts/bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    doc: dict[str, Any] = {"command": command.strip(), "date": datetime.now(UTC).isoformat(
+    doc: dict[str, Any] = {"command": command.strip(), "revision": revision(), "date": datetime.now(UTC).isoformat(
         timespec="seconds"), "machine": machine(), "seconds": round(total, 1),
         "sizes": {"facts": args.facts, "pg_facts": args.pg_facts or args.facts,
                   "members": args.members, "http_rate": args.http_rate,
@@ -400,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(
             f"\n{len(run.rows)} rows in {total:.0f}s; {doc['machine']['nproc']} cores, "
             f"{doc['machine']['cpu']}; load average {load_before[0]:.2f} at the start, "
-            f"{os.getloadavg()[0]:.2f} at the end\n")
+            f"{os.getloadavg()[0]:.2f} at the end; code {doc['revision']}\n")
     if args.keep or run.failed:
         say(f"work folder kept: {workdir}")
     else:

@@ -52,7 +52,8 @@ async def main() -> None:
         while stats.assigned_at is None and stats.first_message_at is None:
             await asyncio.sleep(0.005)
         say(event="assigned", t=stats.assigned_at or stats.first_message_at,
-            by="assignment" if stats.assigned_at else "first batch", rss=proc_status("VmRSS"))
+            by="assignment" if stats.assigned_at else "first batch", rss=proc_status("VmRSS"),
+            cpu=time.process_time())
 
     watcher = asyncio.create_task(watch())
     try:
@@ -63,7 +64,7 @@ async def main() -> None:
             skipped=stats.skipped, dead_lettered=stats.dead_lettered, commands=stats.commands,
             busy_seconds=stats.busy_seconds, first_message_at=stats.first_message_at,
             last_message_at=stats.last_message_at, rss=proc_status("VmRSS"),
-            rss_peak=proc_status("VmHWM"))
+            rss_peak=proc_status("VmHWM"), cpu=time.process_time())
 
 
 if __name__ == "__main__":
