@@ -72,6 +72,9 @@ def audit_verify(
             report = verify(store, customer, jobs=jobs, on_total=total, progress=advance)
     finally:
         store.close()
+    if customer is not None and report.members == 0:
+        err.print(f"no member with customer id {customer!r}")
+        raise typer.Exit(1)
     if json_out:
         emit_json(report.to_json())
     else:

@@ -59,6 +59,8 @@ def test_verify_passes_on_the_honest_history_and_says_how_fast(env):
     # No program was ever published here, so there is no catalog to check beside the member.
     assert one["ok"] and one["members"] == 1 and one["originators"] == 1
     assert 0 < one["events_checked"] < report["events_checked"]
+    nobody = loyalty(env, "audit", "verify", "--customer", "nobody")
+    assert nobody.returncode == 1 and "no member" in nobody.stderr
 
 
 def test_simulate_with_the_same_program_matches_and_a_richer_one_differs(env, tmp_path):
