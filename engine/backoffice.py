@@ -44,7 +44,8 @@ def _side(member: Member, kind: str, source_id: str, payload: dict[str, Any], be
           commands: Iterable[Command]) -> SideWrites:
     side = SideWrites()
     side.source_facts.append((
-        f"{kind}:{member.id.hex}:{source_id}", kind, BACKOFFICE_TOPIC, 0, 0, source_id,
+        f"{kind}:{member.id.hex}:{source_id}:{before + 1}", kind, BACKOFFICE_TOPIC, 0, 0,
+        source_id,
         member.customer_id, member.id.hex, before + 1, member.version,
         orjson.dumps(payload).decode(),
     ))

@@ -90,6 +90,7 @@ class Ledger:
         self._catalog_checked = time.monotonic()
         self._reload_requested = False
         self.swept_to: datetime | None = None
+        self.epochs = store.position_epochs()
 
     def request_reload(self) -> None:
         """Ask for a reload before the next batch (safe to call from another task)."""
@@ -134,6 +135,14 @@ class Ledger:
                 log.warning("partition %s: %s; stored position %d reset to 0", key, reason,
                             stored)
         self.positions = self.store.positions()
+        self.epochs = self.store.position_epochs()
+
+    def source_key(self, message: Incoming) -> str:
+        """A record's key among sources and dead letters: its position, and the log epoch
+        when the partition was started over (offsets repeat after a reset)."""
+        epoch = self.epochs.get(message.position_key, 0)
+        where = message.position_key if not epoch else f"{message.position_key}~{epoch}"
+        return f"{where}@{message.offset}"
 
     def reload(self) -> None:
         self.members.clear()
@@ -215,7 +224,7 @@ class Ledger:
             if member.version == before:
                 continue
             batch.side.source_facts.append((
-                f"sweep:{member.id.hex}:{now.isoformat()}", "sweep", "engine", 0, 0,
+                f"sweep:{member.id.hex}:{now.isoformat()}:{before + 1}", "sweep", "engine", 0, 0,
                 now.isoformat(), customer_id, member.id.hex, before + 1, member.version,
                 orjson.dumps({"now": now.isoformat()}).decode(),
             ))
@@ -249,16 +258,16 @@ class Ledger:
         batch.outcome.applied += 1
         batch.outcome.last_event_time = _later(batch.outcome.last_event_time, fact)
 
-    @staticmethod
     def _record_source(
-        batch: _Batch, message: Incoming, kind: str, source_id: str, member: Member, before: int
+        self, batch: _Batch, message: Incoming, kind: str, source_id: str, member: Member,
+        before: int,
     ) -> None:
         """Keep the accepted message with the span of member versions it produced (none for a
         re-sent fact), in the batch's transaction."""
         after = member.version
         span = (before + 1, after) if after > before else (None, None)
         batch.side.source_facts.append((
-            f"{message.position_key}@{message.offset}", kind, message.topic, message.partition,
+            self.source_key(message), kind, message.topic, message.partition,
             message.offset, source_id, member.customer_id, member.id.hex, *span,
             message.value.decode("utf-8"),
         ))
@@ -283,7 +292,7 @@ class Ledger:
 
     def _dead_letter(self, batch: _Batch, message: Incoming, reason: str) -> None:
         event_id, customer_id = _ids(message.value)
-        key = f"{message.topic}#{message.partition}@{message.offset}"
+        key = self.source_key(message)
         payload = base64.b64encode(message.value).decode()
         batch.side.dead_letters.append(
             (key, message.topic, message.partition, message.offset, reason, payload,

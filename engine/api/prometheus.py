@@ -1,4 +1,5 @@
-"""Prometheus metrics of the API process at GET /prometheus (no member data: counts only).
+"""Prometheus metrics of the API process at GET /prometheus, behind the API key like the rest
+(no member data: counts only; a scraper sends the X-API-Key header).
 
 Request counts and latencies by route, redemptions by outcome, and ledger gauges read from the
 read models at scrape time.
@@ -9,12 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from engine.api.deps import StoreHolder
+from engine.api.deps import StoreHolder, require_key
 
 
 class LedgerCollector:
@@ -59,7 +60,7 @@ def install(app: FastAPI, holder: StoreHolder) -> CollectorRegistry:
         return response
 
     @app.get("/prometheus", include_in_schema=True, summary="Prometheus metrics",
-             response_class=Response)
+             response_class=Response, dependencies=[Depends(require_key)])
     def prometheus() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +11,8 @@ from rich.progress import Progress
 
 from engine.cli.main import JsonFlag, app, console, emit_json, err, settings
 from engine.cli.timeparse import parse_time
+
+PUBLISH_LEAD = timedelta(minutes=1)
 
 program_app = typer.Typer(help="Publish and show versions of the loyalty program file.",
                           no_args_is_help=True)
@@ -21,7 +24,8 @@ def program_publish(
     file: Annotated[Path, typer.Argument(help="The program file (TOML).", exists=True,
                                          dir_okay=False)],
     effective_from: Annotated[Optional[str], typer.Option(
-        help="When the version takes effect (RFC 3339); default now.")] = None,
+        help="When the version takes effect (RFC 3339); default one minute from now, so "
+        "every worker has picked it up before the first fact it judges.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Validate a program file and record it as a new version.
@@ -34,7 +38,12 @@ def program_publish(
     from engine.store.programs import publish_program
 
     now = parse_time(None)
-    effective = parse_time(effective_from, name="--effective-from") if effective_from else now
+    effective = (parse_time(effective_from, name="--effective-from") if effective_from
+                 else now + PUBLISH_LEAD)
+    if effective < now + PUBLISH_LEAD and not json_out:
+        err.print("note: a version in force sooner than a minute from now may meet facts that "
+                  "a worker already judged by the version before it (workers poll every few "
+                  "seconds); `loyalty audit verify` would report them.")
     store = open_store(settings())
     try:
         program = publish_program(store, file.read_text(encoding="utf-8"), effective, now)

@@ -106,6 +106,11 @@ class LoyaltyStore:
         rows = self.sql.query("SELECT key, next_offset FROM kafka_positions")
         return {row["key"]: int(row["next_offset"]) for row in rows}
 
+    def position_epochs(self) -> dict[str, int]:
+        """How many times each partition was started over (see ``Ledger.reset_positions``)."""
+        rows = self.sql.query("SELECT key, COUNT(*) AS n FROM position_resets GROUP BY key")
+        return {row["key"]: int(row["n"]) for row in rows}
+
     def position_digests(self) -> dict[str, tuple[int, str | None]]:
         """``key -> (next offset, digest of the record at next offset - 1)``."""
         rows = self.sql.query("SELECT key, next_offset, last_digest FROM kafka_positions")

@@ -54,7 +54,9 @@ def test_prometheus_metrics_count_requests_and_show_ledger_gauges(tmp_path):
     api = client(tmp_path)
     api.get("/members/alice", headers=KEY)
     api.get("/members/alice")
-    text = api.get("/prometheus").text
+    assert api.get("/prometheus").status_code == 401
+    text = api.get("/prometheus", headers=KEY).text
     assert 'loyalty_api_requests_total{method="GET",route="/members/{customer_id}",status="404"} 1.0' in text
     assert 'route="/members/{customer_id}",status="401"} 1.0' in text
+    assert 'route="/prometheus",status="401"} 1.0' in text
     assert "loyalty_members 0.0" in text and "loyalty_dead_letters 0.0" in text

@@ -121,3 +121,19 @@ def test_each_accepted_fact_is_kept_with_the_member_versions_it_produced(store):
     assert spans[3][1:] == (None, None)
     alice = store.get_member("alice")
     assert spans[1][2] == alice.version
+
+
+def test_a_partition_started_over_keeps_the_sources_of_its_new_log(store):
+    from engine.audit.verify import verify
+
+    ledger = Ledger(store)
+    ledger.handle([Incoming("loyalty.orders", 2, i, order(f"o-a{i}", "ada", "10.00"))
+                   for i in range(3)])
+    ledger.reset_positions({"loyalty.orders#2": (0, "the log ends at offset 0")})
+    # The new log's offsets repeat the old ones; its facts are new.
+    ledger.handle([Incoming("loyalty.orders", 2, i, order(f"o-b{i}", "ada", "20.00"))
+                   for i in range(3)])
+    rows = store.sql.query("SELECT event_id FROM source_facts ORDER BY key")
+    assert sorted(r["event_id"] for r in rows) == ["o-a0", "o-a1", "o-a2", "o-b0", "o-b1", "o-b2"]
+    report = verify(store)
+    assert report.ok and report.events_checked > 0
