@@ -1,0 +1,87 @@
+"""The expected ledger: one clean run of the real service layer (``engine.service.Ledger``) on a
+real SQLite store, fed the history once, in the order it happened, with every referral command
+delivered right after the batch that produced it. No broker, no concurrency, no faults, and
+deterministic: the yardstick every faulty run is compared with."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.broker import DEFAULT_PARTITIONS
+from engine.config import Settings
+from engine.contract import COMMANDS_TOPIC
+from engine.service import Incoming, Ledger
+from engine.store import open_store
+from engine.store.outbox import mark_sent, pending
+from tests.fault.deploy import Expectation
+from tests.fault.history import History
+from tests.fault.kafka import Record
+from tests.fault.ledger import Outcome, Probe, final_outcome
+
+BATCH = 200
+
+
+@dataclass
+class Reference:
+    history: History
+    outcome: Outcome
+    expect: Expectation
+    seconds: float
+    accepted: frozenset[str] = frozenset()  # the facts the reference applied
+
+    @property
+    def catch_up_timeout(self) -> float:
+        """How long a deployment may take to catch up with this history (generous)."""
+        return 60.0 + len(self.history.records) / 100
+
+
+class _Offsets:
+    """Kafka-like positions for records fed to the Ledger directly."""
+
+    def __init__(self) -> None:
+        self.next: dict[tuple[str, int], int] = {}
+
+    def incoming(self, topic: str, key: bytes | None, value: bytes) -> Incoming:
+        partition = zlib.crc32(key or b"") % DEFAULT_PARTITIONS
+        offset = self.next.get((topic, partition), 0)
+        self.next[(topic, partition)] = offset + 1
+        return Incoming(topic, partition, offset, value)
+
+
+def replay_in_order(records: Sequence[Record], store_path: Path) -> Settings:
+    """Apply the records in the given order through the real Ledger; returns the store's
+    settings."""
+    settings = Settings(store_url=str(store_path), data_dir=store_path.parent)
+    store = open_store(settings)
+    try:
+        ledger, offsets = Ledger(store), _Offsets()
+        messages = [offsets.incoming(r.topic, r.key, r.value or b"") for r in records]
+        for start in range(0, len(messages), BATCH):
+            ledger.handle(messages[start:start + BATCH])
+            while True:  # deliver the commands before the next facts
+                sent = pending(store)
+                mark_sent(store, [m.id for m in sent])
+                commands = [offsets.incoming(COMMANDS_TOPIC, m.key, m.value) for m in sent
+                            if m.topic == COMMANDS_TOPIC]
+                if not commands:
+                    break
+                ledger.handle(commands)
+    finally:
+        store.close()
+    return settings
+
+
+def reference(history: History, workdir: Path) -> Reference:
+    started = time.monotonic()
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = replay_in_order(history.records, workdir / "reference.sqlite")
+    progress = Probe(settings.store_url).progress()
+    assert progress is not None
+    outcome = final_outcome(settings, history.end)
+    expect = Expectation(history.event_ids, progress.commands)
+    return Reference(history, outcome, expect, time.monotonic() - started,
+                     frozenset(progress.accepted))

@@ -1,0 +1,36 @@
+"""Anything a storefront can send: dead-lettered with a reason, and nothing else changes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from engine.contract import decode
+from engine.errors import InvalidFact
+from tests.fault.fuzz import BUSINESS, MUTATIONS, malformed
+from tests.fault.inputs import poison
+from tests.fault.reference import Reference
+from tests.fault.support import MALFORMED, assert_held
+
+
+def test_the_fuzzer_makes_every_kind_and_only_messages_the_contract_refuses(
+        expected: Reference):
+    made = malformed(expected.history.facts, 600, seed=2)
+    assert Counter(p.kind for p in made).keys() == MUTATIONS.keys()
+    for item in made:
+        if item.business or item.record.value is None:
+            continue
+        try:
+            decode(item.record.value)
+        except InvalidFact as exc:
+            assert exc.reason
+        else:
+            raise AssertionError(f"{item.kind}: valid message {item.record.value[:200]!r}")
+    assert {p.kind for p in made if p.business} == BUSINESS
+
+
+def test_malformed_messages_interleaved_are_all_dead_lettered_and_the_ledger_is_identical(
+        expected: Reference, tmp_path: Path):
+    result = poison(expected, tmp_path, MALFORMED)
+    assert result.dead_letters >= MALFORMED
+    assert_held(result)
