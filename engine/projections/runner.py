@@ -51,36 +51,7 @@ def catch_up(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Fold everything after the projection's position; returns how many events it read."""
-    done = 0
-    position = position_of(store, projection.name)
-    while True:
-        notifications = store.notifications(position, page)
-        if not notifications:
-            return done
-        events = [store.decode(n) for n in notifications]
-        last = notifications[-1].id
-        try:
-            with store.sql.transaction() as cur:
-                # The position moves only from where this run read it; a concurrent runner
-                # (the worker and the API both catch up) that got there first makes this
-                # update miss, and the page is rolled back and read again from there.
-                store.sql.execute(
-                    cur,
-                    "INSERT INTO projection_positions (name, notification_id) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET notification_id = excluded.notification_id"
-                    " WHERE projection_positions.notification_id = ? RETURNING notification_id",
-                    (projection.name, last, position),
-                )
-                if cur.fetchone() is None:
-                    raise _Moved
-                projection.apply_page(store, cur, events)
-        except _Moved:
-            position = position_of(store, projection.name)
-            continue
-        position = last
-        done += len(notifications)
-        if progress is not None:
-            progress(len(notifications))
+    return catch_up_many(store, [projection], page=page, progress=progress)
 
 
 def catch_up_many(

@@ -5,26 +5,14 @@ and a redemption changed behind the engine's back does not."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
-import pytest
 
 from engine import backoffice
 from engine.audit.verify import verify
-from engine.config import Settings
 from engine.service import Incoming, Ledger
-from engine.store import LoyaltyStore, open_store
+from engine.store import LoyaltyStore
 from tests.support.facts import order, registered
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> LoyaltyStore:
-    url = (str(tmp_path / "loyalty.sqlite") if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    opened = open_store(Settings(store_url=url, data_dir=tmp_path))
-    yield opened
-    opened.close()
 
 
 def history(store: LoyaltyStore) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from engine.backoffice import redeem, sweep
-from engine.config import Settings
 from engine.errors import RedemptionRefused, UnknownMember
 from engine.projections.balances import read_balance
 from engine.projections.registry import catch_up_all
@@ -18,15 +16,6 @@ from engine.store import LoyaltyStore, open_store
 from tests.support.facts import order, registered
 
 T0 = datetime(2025, 3, 1, 7, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> LoyaltyStore:
-    url = str(tmp_path / "l.sqlite") if request.param == "sqlite" else request.getfixturevalue(
-        "pg_url")
-    opened = open_store(Settings(store_url=url, data_dir=tmp_path))
-    yield opened
-    opened.close()
 
 
 def seed(store: LoyaltyStore) -> None:

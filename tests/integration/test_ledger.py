@@ -3,30 +3,16 @@ exactly-once effect, conflicts with another writer."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 
-from engine.config import Settings
 from engine.contract import DEAD_LETTER_TOPIC
 from engine.projections.balances import BalanceProjection, read_balance
 from engine.projections.runner import catch_up, rebuild
 from engine.service import Incoming, Ledger
-from engine.store import LoyaltyStore, open_store
+from engine.store import open_store
 from engine.store.dead_letters import list_dead_letters
 from engine.store.outbox import pending
 from tests.support.facts import order, registered
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> LoyaltyStore:
-    if request.param == "sqlite":
-        url = str(tmp_path / "loyalty.sqlite")
-    else:
-        url = request.getfixturevalue("pg_url")
-    opened = open_store(Settings(store_url=url, data_dir=tmp_path))
-    yield opened
-    opened.close()
 
 
 def orders_batch(start: int = 0) -> list[Incoming]:

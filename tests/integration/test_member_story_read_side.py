@@ -4,30 +4,18 @@ each, whatever Kafka redelivers and however often the read models are replayed."
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import orjson
-import pytest
 
 from engine.backoffice import redeem
-from engine.config import Settings
 from engine.projections.member_view import balance_as_of, balance_view
 from engine.projections.registry import catch_up_all, replay
 from engine.service import Incoming, Ledger
-from engine.store import LoyaltyStore, open_store
+from engine.store import LoyaltyStore
 from engine.store.outbox import mark_sent, pending
 from tests.support.facts import order, registered
 
 UTC = "+00:00"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> LoyaltyStore:
-    url = (str(tmp_path / "loyalty.sqlite") if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    opened = open_store(Settings(store_url=url, data_dir=tmp_path))
-    yield opened
-    opened.close()
 
 
 def at(text: str) -> datetime:

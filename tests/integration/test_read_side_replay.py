@@ -4,30 +4,18 @@ equal the incrementally built ones, and they agree with the Member aggregates.""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 
-from engine.config import Settings
 from engine.demo.generate import DEFAULT_START, generate
 from engine.projections.member_view import balance_as_of, balance_view
 from engine.projections.registry import catch_up_all, replay
 from engine.projections.support import engine_time
-from engine.store import LoyaltyStore, open_store
+from engine.store import LoyaltyStore
 from engine.store.outbox import pending
 from engine.store.programs import program_book
 from tests.support.read_side import feed, redeem_some, snapshot, sweep_to
 
 CUSTOMERS, DAYS = 200, 430
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> LoyaltyStore:
-    url = (str(tmp_path / "loyalty.sqlite") if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    opened = open_store(Settings(store_url=url, data_dir=tmp_path))
-    yield opened
-    opened.close()
 
 
 def build(store: LoyaltyStore) -> None:

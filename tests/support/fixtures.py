@@ -24,6 +24,7 @@ from psycopg import sql
 
 from engine.broker import EmbeddedBroker
 from engine.config import Settings
+from engine.store import LoyaltyStore, open_store
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 MAINTENANCE_DATABASES = ("postgres", "test")
@@ -93,3 +94,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.broker)
         if "pg_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoyaltyStore]:
+    """An empty store of each kind: a SQLite file, and a fresh PostgreSQL database."""
+    url = (str(tmp_path / "loyalty.sqlite") if request.param == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    opened = open_store(Settings(store_url=url, data_dir=tmp_path))
+    yield opened
+    opened.close()
