@@ -374,7 +374,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workload-cache", help="folder to keep generated workloads in")
     parser.add_argument("--workdir", help="where stores and logs go (default: a temp folder)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (stores, logs, report.json)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
@@ -415,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
                   "http_seconds": args.http_seconds},
         "load_average": {"start": load_before, "end": os.getloadavg()},
         "rows": [asdict(r) for r in run.rows], "details": run.details}
+    (workdir / "report.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2,
+                                                       default=str))
     if args.json:
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode()
                          + "\n")

@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import gc
 import inspect
+import itertools
 import sys
 import tempfile
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,11 @@ def watch_gc(totals: Totals) -> None:
     gc.callbacks.append(callback)
 
 
-def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default"
-        ) -> tuple[Totals, dict[str, float]]:
+Snapshot = tuple[int, float, dict[str, float]]  # facts done, CPU so far, CPU by component
+
+
+def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default", segments: int = 1
+        ) -> tuple[Totals, dict[str, float], list[Snapshot]]:
     totals: Totals = defaultdict(lambda: [0, 0.0, 0.0])
     instrument(totals)
     watch_gc(totals)
@@ -149,6 +153,8 @@ def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default"
     if gc_mode == "off":
         gc.disable()
     wall, cpu = time.perf_counter(), time.thread_time()
+    snapshots: list[Snapshot] = [(0, 0.0, {})]
+    every = max(batch, len(incoming) // max(1, segments))
     for start in range(0, len(incoming), batch):
         if gc_mode == "freeze":
             gc.freeze()  # what survived a batch (members, caches) is never traversed again
@@ -160,6 +166,10 @@ def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default"
                                      message.value))
             command_offsets[partition] += 1
         catch_up(store)
+        done = min(start + batch, len(incoming))
+        if done - snapshots[-1][0] >= every or done == len(incoming):
+            snapshots.append((done, time.thread_time() - cpu,
+                              {name: entry[2] for name, entry in totals.items()}))
     while fed_back:
         handle(fed_back)
         fed_back = []
@@ -172,7 +182,25 @@ def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default"
     overall = {"facts": float(len(incoming)), "wall": time.perf_counter() - wall,
                "cpu": time.thread_time() - cpu, "events": float(store.max_notification_id())}
     store.close()
-    return totals, overall
+    return totals, overall, snapshots
+
+
+def render_segments(snapshots: list[Snapshot], top: int = 12) -> str:
+    """CPU us per fact of the biggest components in each segment of the run, to show which
+    costs grow as members and history accumulate."""
+    if len(snapshots) < 3:
+        return ""
+    last = snapshots[-1][2]
+    names = sorted((n for n in last if "(total)" not in n), key=lambda n: -last[n])[:top]
+    pairs = list(itertools.pairwise(snapshots))
+    header = " | ".join(f"{a[0] // 1000:,}k-{b[0] // 1000:,}k" for a, b in pairs)
+    out = [f"| CPU us/fact, by facts done | {header} |", "|---|" + "---:|" * len(pairs)]
+    rows = [("all (thread CPU)", [(b[1] - a[1]) / (b[0] - a[0]) * 1e6 for a, b in pairs])]
+    rows += [(n, [(b[2].get(n, 0.0) - a[2].get(n, 0.0)) / (b[0] - a[0]) * 1e6
+                  for a, b in pairs]) for n in names]
+    out += [f"| {name} | " + " | ".join(f"{v:,.1f}" for v in values) + " |"
+            for name, values in rows]
+    return "\n".join(out)
 
 
 def micro(workdir: Path, limit: int = 50_000) -> str:
@@ -193,7 +221,7 @@ def micro(workdir: Path, limit: int = 50_000) -> str:
         decode = inspect.unwrap(type(mapper).to_domain_event)
         events = [decode(mapper, n) for n in notifications]
 
-        def per_event(fn: Callable[[Any], Any], items: list[Any]) -> float:
+        def per_event(fn: Callable[[Any], Any], items: Sequence[Any]) -> float:
             started = time.thread_time()
             for item in items:
                 fn(item)
@@ -248,11 +276,17 @@ def main() -> int:
                         help="an experiment: gc.freeze() before every batch, or no collector")
     parser.add_argument("--micro", action="store_true",
                         help="also time the library's mapper against orjson on the stored events")
+    parser.add_argument("--segments", type=int, default=1,
+                        help="also show CPU per fact in this many consecutive parts of the run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="loyalty-breakdown-") as folder:
-        totals, overall = run(args.facts, args.batch, Path(folder), args.gc)
+        totals, overall, snapshots = run(args.facts, args.batch, Path(folder), args.gc,
+                                         args.segments)
         print(f"garbage collector: {args.gc}")
         print(render(totals, overall))
+        if args.segments > 1:
+            print()
+            print(render_segments(snapshots))
         if args.micro:
             print()
             print(micro(Path(folder)))
