@@ -56,16 +56,16 @@ class Deployment:
         self.sent += len(records)
 
     def wait_caught_up(self, expect: Expectation, timeout: float = 240.0,
-                       settle: float = 2.5) -> None:
+                       settle: float = 2.5, stall: float = 40.0) -> None:
         """Until every consumed partition is applied up to its log end, the outbox is sent,
         ``expect`` is accounted for, and nothing has changed for ``settle`` seconds;
         AssertionError saying what lags (and the workers' last log lines) after ``timeout``."""
-        failure = self.caught_up(expect, timeout, settle)
+        failure = self.caught_up(expect, timeout, settle, stall)
         if failure is not None:
             raise AssertionError(failure)
 
     def caught_up(self, expect: Expectation, timeout: float = 240.0,
-                  settle: float = 2.5, stall: float = 60.0) -> str | None:
+                  settle: float = 2.5, stall: float = 40.0) -> str | None:
         """``wait_caught_up`` that returns what went wrong instead of raising (None: caught
         up), so a scenario can still compare the ledger it got."""
         deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fault.scenarios import Result
 
-CUSTOMERS = int(os.environ.get("LOYALTY_FAULT_CUSTOMERS", "150"))
+CUSTOMERS = int(os.environ.get("LOYALTY_FAULT_CUSTOMERS", "200"))
 KILLS = int(os.environ.get("LOYALTY_FAULT_KILLS", "5"))
 MALFORMED = int(os.environ.get("LOYALTY_FAULT_MALFORMED", "2000"))
 DAYS = 420  # past a year, so lots expire and tiers are reviewed
