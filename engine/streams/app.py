@@ -125,7 +125,9 @@ def create_app(
             await gate.wait()
             messages = [
                 Incoming(
-                    e.message.topic, e.message.partition, e.message.offset, e.message.value,
+                    e.message.topic, e.message.partition, e.message.offset,
+                    # a tombstone (no value) is a message like any other: refused, not fatal
+                    e.message.value if e.message.value is not None else b"",
                     tuple((k, v) for k, v in (e.message.headers or ())),
                     e.message.timestamp and int(e.message.timestamp * 1000),
                 )

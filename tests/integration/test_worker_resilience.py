@@ -131,3 +131,24 @@ def test_worker_health_endpoint_reports_its_parts(fresh_broker, tmp_path):
         if stop is not None:
             stop.set()
         thread.join(timeout=30)
+
+
+def test_a_plain_restart_on_an_intact_log_starts_nothing_over(fresh_broker, tmp_path):
+    settings = settings_for(fresh_broker.bootstrap, tmp_path)
+    # Sent together, these land in multi-record batches, as a storefront's producer sends.
+    asyncio.run(publish_lines(settings.broker, [order(f"o-p{i}", f"p{i % 5}", "10.00")
+                                                for i in range(120)]))
+    run(settings)
+    store = open_store(settings)
+    try:
+        before = store.positions()
+    finally:
+        store.close()
+    stats = run(settings, idle=2)
+    store = open_store(settings)
+    try:
+        assert store.positions() == before
+        assert store.sql.query("SELECT COUNT(*) AS n FROM position_resets")[0]["n"] == 0
+    finally:
+        store.close()
+    assert stats.resets == 0 and sum(before.values()) == 120
