@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import time
 from pathlib import Path
 
@@ -13,13 +11,6 @@ from tests.fault.scenarios import scale_out, worker_kills
 from tests.fault.support import KILLS, assert_held
 
 
-ORDERING = pytest.mark.xfail(
-    reason="known gap (issue 8 stays open): the ledger depends on the order in which a member's facts reach the worker across topics (and within a key when shuffled); the reference replays them in event-time order. Needs per-member event-time ordering in the engine.",
-    strict=False,
-)
-
-
-@ORDERING
 def test_worker_sigkilled_at_random_moments_and_restarted_leaves_the_ledger_identical(
         expected: Reference, tmp_path: Path):
     result = worker_kills(expected, tmp_path, kills=KILLS)
@@ -27,7 +18,6 @@ def test_worker_sigkilled_at_random_moments_and_restarted_leaves_the_ledger_iden
     assert_held(result)
 
 
-@ORDERING
 def test_survivor_takes_over_the_partitions_of_a_killed_worker_on_postgresql(
         expected: Reference, tmp_path: Path, pg_url: str):
     result = scale_out(expected, tmp_path, pg_url)

@@ -5,28 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.fault.outages import broker_restarts, database_restarts, resend_order
 from tests.fault.pgserver import PrivatePostgres
 from tests.fault.reference import Reference
 from tests.fault.support import assert_held
 
 
-ORDERING = pytest.mark.xfail(
-    reason="known gap (issue 8 stays open): the ledger depends on the order in which a member's facts reach the worker across topics (and within a key when shuffled); the reference replays them in event-time order. Needs per-member event-time ordering in the engine.",
-    strict=False,
-)
-
-
-@ORDERING
 def test_database_stopped_and_restarted_mid_stream_leaves_the_ledger_identical(
         expected: Reference, tmp_path: Path, private_pg: PrivatePostgres):
     result = database_restarts(expected, tmp_path, private_pg, restarts=1)
     assert_held(result)
 
 
-@ORDERING
 def test_broker_restarted_empty_with_everything_resent_leaves_the_ledger_identical(
         expected: Reference, tmp_path: Path):
     result = broker_restarts(expected, tmp_path, restarts=1)

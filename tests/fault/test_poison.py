@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collections import Counter
 from pathlib import Path
 
@@ -16,12 +14,6 @@ from tests.fault.kafka import Record
 from tests.fault.reference import Reference
 from tests.fault.support import MALFORMED, assert_held
 from tests.support.facts import order, registered
-
-
-ORDERING = pytest.mark.xfail(
-    reason="known gap (issue 8 stays open): the ledger depends on the order in which a member's facts reach the worker across topics (and within a key when shuffled); the reference replays them in event-time order. Needs per-member event-time ordering in the engine.",
-    strict=False,
-)
 
 
 def test_the_fuzzer_makes_every_kind_and_only_messages_the_contract_refuses(
@@ -40,7 +32,6 @@ def test_the_fuzzer_makes_every_kind_and_only_messages_the_contract_refuses(
     assert {p.kind for p in made if p.business} == BUSINESS
 
 
-@ORDERING
 def test_malformed_messages_interleaved_are_all_dead_lettered_and_the_ledger_is_identical(
         expected: Reference, tmp_path: Path):
     result = poison(expected, tmp_path, MALFORMED)

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.fault.history import rules_exercised
 from tests.fault.reference import Reference
 from tests.fault.scenarios import redelivery
 from tests.fault.support import assert_held
-
-
-ORDERING = pytest.mark.xfail(
-    reason="known gap (issue 8 stays open): the ledger depends on the order in which a member's facts reach the worker across topics (and within a key when shuffled); the reference replays them in event-time order. Needs per-member event-time ordering in the engine.",
-    strict=False,
-)
 
 
 def test_the_history_exercises_every_rule(expected: Reference):
@@ -25,7 +17,6 @@ def test_the_history_exercises_every_rule(expected: Reference):
     assert expected.outcome.violations == []
 
 
-@ORDERING
 def test_history_published_twice_then_shuffled_per_key_leaves_the_ledger_identical(
         expected: Reference, tmp_path: Path):
     result = redelivery(expected, tmp_path)
