@@ -292,6 +292,7 @@ class Ledger:
 
     def _dead_letter(self, batch: _Batch, message: Incoming, reason: str) -> None:
         event_id, customer_id = _ids(message.value)
+        reason = _storable(reason)
         key = self.source_key(message)
         payload = base64.b64encode(message.value).decode()
         batch.side.dead_letters.append(
@@ -352,9 +353,15 @@ def _ids(value: bytes) -> tuple[str | None, str | None]:
         return None, None
     event_id, customer_id = obj.get("event_id"), obj.get("customer_id")
     return (
-        event_id if isinstance(event_id, str) else None,
-        customer_id if isinstance(customer_id, str) else None,
+        _storable(event_id) if isinstance(event_id, str) else None,
+        _storable(customer_id) if isinstance(customer_id, str) else None,
     )
+
+
+def _storable(text: str) -> str:
+    """Text of a refused message as a database can keep it: PostgreSQL's text refuses NUL, and
+    a dead letter that cannot be written would stall its partition for good."""
+    return text.replace("\x00", "\\u0000")
 
 
 def _later(current: Any, fact: Fact) -> Any:

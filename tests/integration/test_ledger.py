@@ -123,3 +123,13 @@ def test_a_partition_started_over_keeps_the_sources_of_its_new_log(store):
     assert sorted(r["event_id"] for r in rows) == ["o-a0", "o-a1", "o-a2", "o-b0", "o-b1", "o-b2"]
     report = verify(store)
     assert report.ok and report.events_checked > 0
+
+
+def test_a_refused_message_with_a_nul_character_is_dead_lettered_on_every_store(store):
+    bad = b'{"event_id": "e-\\u0000", "type": "order.placed", "customer_id": "c\\u0000x"}'
+    outcome = Ledger(store).handle([Incoming("loyalty.orders", 0, 0, bad),
+                                    Incoming("loyalty.orders", 0, 1, order("o-n", "nia", "5.00"))])
+    assert outcome.dead_lettered == 1 and outcome.applied == 1
+    dead = list_dead_letters(store)
+    assert dead[0]["customer_id"] == "c\\u0000x" and "\x00" not in dead[0]["reason"]
+    assert store.positions() == {"loyalty.orders#0": 2}
