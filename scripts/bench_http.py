@@ -41,17 +41,25 @@ def start_api(store_url: str, data_dir: Path, log: Path) -> tuple[Child, str]:
     child = Child.start([python(), "-m", "engine.cli.main", "api", "--port", str(port)], env,
                         log)
     base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(child, base, log)
+    except BaseException:
+        child.stop()  # never leave an API process behind, whatever went wrong
+        raise
+    return child, base
+
+
+def _wait_ready(child: Child, base: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
             raise BenchError(f"the API exited (code {child.process.returncode}); see {log}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                return child, base
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    child.stop()
     raise BenchError(f"the API did not answer /healthz within {STARTUP_TIMEOUT:.0f}s; see {log}")
 
 

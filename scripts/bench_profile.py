@@ -205,8 +205,8 @@ def main() -> int:
     parser.add_argument("--analyse", help="only analyse this raw file (no run)")
     args = parser.parse_args()
     if args.analyse:
-        blank = {"facts": 1, "seconds": 1, "cpu_seconds": 0, "busy_seconds": 0, "batches": 0,
-                 "messages": 0}
+        blank: dict[str, float] = {"facts": 1, "seconds": 1, "cpu_seconds": 0, "busy_seconds": 0,
+                                   "batches": 0, "messages": 0}
         print(render(blank, analyse(Path(args.analyse)), args.rate))
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="loyalty-profile-"))
