@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
+from engine.aggregates.commands import Command
 from engine.aggregates.member import Member
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
@@ -49,6 +50,9 @@ class Incoming:
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int | None = None
+    # The fact or command read from ``value`` ahead of the ledger (by ``read_value``), or None
+    # when it could not be read: the ledger then reads it again and says why.
+    decoded: Any = None
 
     @property
     def position_key(self) -> str:
@@ -90,14 +94,19 @@ class Ledger:
         self._catalog_checked = time.monotonic()
         self._reload_requested = False
         self.swept_to: datetime | None = None
+        self._sweep_until: datetime | None = None
         self.epochs = store.position_epochs()
 
     def request_reload(self) -> None:
         """Ask for a reload before the next batch (safe to call from another task)."""
         self._reload_requested = True
 
-    def handle(self, messages: Sequence[Incoming]) -> BatchOutcome:
-        """Apply a batch exactly once; returns what happened. Never raises for bad input."""
+    def handle(self, messages: Sequence[Incoming], sweep_until: datetime | None = None
+               ) -> BatchOutcome:
+        """Apply a batch exactly once; returns what happened. Never raises for bad input.
+        The members in memory are swept no further than ``sweep_until`` (the earliest fact
+        still waiting to be applied, when the caller holds some back)."""
+        self._sweep_until = sweep_until
         if self._reload_requested:
             self._reload_requested = False
             self.reload()
@@ -134,6 +143,13 @@ class Ledger:
                     "WHERE key = ?", (key,))
                 log.warning("partition %s: %s; stored position %d reset to 0", key, reason,
                             stored)
+            if any(key.startswith(f"{COMMANDS_TOPIC}#") for key in resets):
+                # Commands sent into the lost log and not applied yet are sent again (a
+                # command counts once, by its id).
+                self.store.sql.execute(
+                    cur, "UPDATE outbox SET sent = 0 WHERE topic = ? AND sent = 1 AND id NOT IN "
+                    "(SELECT event_id FROM source_facts WHERE kind = 'command')",
+                    (COMMANDS_TOPIC,))
         self.positions = self.store.positions()
         self.epochs = self.store.position_epochs()
 
@@ -196,6 +212,8 @@ class Ledger:
                 self.members.clear()
                 self._dead_letter(batch, message, f"engine error: {type(exc).__name__}")
         now = batch.outcome.last_event_time
+        if now is not None and self._sweep_until is not None and now > self._sweep_until:
+            now = self._sweep_until
         sweeping = now is not None and (self.swept_to is None or now - self.swept_to >= SWEEP_EVERY)
         if sweeping:
             self._sweep(batch, now)
@@ -231,9 +249,7 @@ class Ledger:
 
     def _apply_one(self, message: Incoming, batch: _Batch) -> None:
         if message.topic == COMMANDS_TOPIC:
-            from engine.aggregates.commands import Command
-
-            command = Command.from_json(message.value)
+            command = message.decoded or Command.from_json(message.value)
             member = self._member(command.customer_id, command.occurred_at, batch)
             before = _version_before(member, batch)
             self._emit(batch, member.apply_command(command, self.programs))
@@ -243,7 +259,7 @@ class Ledger:
         if self.verifier is not None:
             produced = message.timestamp_ms / 1000 if message.timestamp_ms else time.time()
             self.verifier.verify(message.headers, message.value, produced)
-        fact = decode(message.value)
+        fact = message.decoded or decode(message.value)
         member = self._member(fact.customer_id, fact.occurred_at, batch)
         before = _version_before(member, batch)
         try:
@@ -312,6 +328,15 @@ class Ledger:
             (f"dlq:{key}", DEAD_LETTER_TOPIC, customer_id or "", orjson.dumps(envelope).decode())
         )
         batch.outcome.dead_lettered += 1
+
+
+def read_value(topic: str, value: bytes) -> Fact | Command | None:
+    """The fact (or, on the commands topic, the command) a record carries, or None when it
+    cannot be read (the ledger dead-letters it with the reason)."""
+    try:
+        return Command.from_json(value) if topic == COMMANDS_TOPIC else decode(value)
+    except Exception:
+        return None
 
 
 def is_infrastructure(exc: BaseException) -> bool:

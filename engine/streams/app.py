@@ -1,13 +1,17 @@
-"""The faust app of the worker. The agent decodes nothing itself: it hands each batch of raw
-records to the Ledger (service layer), sends the outbox, then lets faust acknowledge.
+"""The faust app of the worker: it holds this worker's place in the consumer group.
 
-Nothing escapes the agent: a store outage makes it wait and retry the same batch (faust does
-not acknowledge it meanwhile), bad input is dead-lettered by the Ledger.
+faust runs the group membership (join, heartbeats, rebalances, the assignor) over one topic,
+``loyalty.workers``, that carries no records: owning its partition N means owning partition N of
+every source topic and of the commands topic (they are all keyed by customer, with the same
+partition count, so a member's records share one partition number). The records themselves are
+read in batches by ``streams/feed.py`` and applied by ``streams/loop.py``; see
+``docs/decisions/0006-batches-from-aiokafka.md`` for why faust's per-event stream is not used.
+
+The app also serves /healthz when asked for a port.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,15 +21,10 @@ from typing import Any
 import faust
 
 from engine.config import Settings
-from engine.contract import COMMANDS_TOPIC, SOURCE_TOPICS
-from engine.service import BatchOutcome, Incoming, Ledger
+from engine.service import BatchOutcome
 from engine.streams.health import Health
 
 log = logging.getLogger(__name__)
-
-BATCH_SIZE = 2000
-BATCH_WITHIN = 0.05
-MAX_PAUSE = 5.0
 
 
 @dataclass
@@ -58,21 +57,18 @@ class WorkerStats:
 
 @dataclass
 class Hooks:
-    """What the worker does around each batch and on assignment (see streams/worker.py)."""
+    """What the worker does when faust moves partitions (see streams/worker.py)."""
 
-    after_batch: Callable[[], Awaitable[None]]
-    on_assigned: Callable[[set[str]], Awaitable[None]]
+    on_assigned: Callable[[set[int]], Awaitable[None]]
+    on_revoked: Callable[[set[int]], Awaitable[None]]
 
 
-def create_app(
-    settings: Settings,
-    ledger: Ledger,
-    hooks: Hooks,
-    stats: WorkerStats,
-    health: Health,
-    health_port: int | None = None,
-) -> faust.App:
-    """Build the faust app: one agent over every source topic and the commands topic."""
+MEMBERSHIP_TOPIC = "loyalty.workers"
+
+
+def create_app(settings: Settings, hooks: Hooks, stats: WorkerStats, health: Health,
+               health_port: int | None = None) -> faust.App:
+    """Build the faust app: group membership over ``loyalty.workers`` and the health page."""
     app = faust.App(
         settings.group_id,
         broker=f"kafka://{settings.broker}",
@@ -84,83 +80,32 @@ def create_app(
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
         # The embedded broker completes a join only after the rebalance timeout; keep it short
         # so a worker starts in seconds. Session/heartbeat as Kafka clients expect.
         broker_rebalance_timeout=settings.rebalance_timeout,
         broker_session_timeout=max(settings.rebalance_timeout, 6.0),
         broker_heartbeat_interval=1.0,
-        broker_commit_every=BATCH_SIZE,
-        broker_commit_interval=1.0,
-        stream_buffer_maxsize=BATCH_SIZE * 2,
     )
-    topics = app.topic(
-        *SOURCE_TOPICS, COMMANDS_TOPIC, value_serializer="raw", key_serializer="raw"
-    )
-    gate = asyncio.Event()  # closed while a new assignment's logs are being checked
-    gate.set()
+    membership = app.topic(MEMBERSHIP_TOPIC, value_serializer="raw", key_serializer="raw")
+
+    @app.agent(membership, name="membership")
+    async def _membership(stream: faust.StreamT) -> None:
+        async for _ in stream:  # nothing is ever published there
+            pass
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(_app: Any, revoked: Any, **_: Any) -> None:
+        # Awaited by faust before the group moves on: the batch in flight lands first.
+        await hooks.on_revoked({tp.partition for tp in revoked if tp.topic == MEMBERSHIP_TOPIC})
 
     @app.on_partitions_assigned.connect
     async def _assigned(_app: Any, assigned: Any, **_: Any) -> None:
         stats.assigned_at = time.monotonic()
-        gate.clear()
-        # A rebalance may hand this worker partitions another worker wrote to: forget cached
-        # members and re-read positions from the store, the source of truth.
-        ledger.request_reload()
-        keys = {f"{tp.topic}#{tp.partition}" for tp in assigned}
-
-        async def check() -> None:
-            try:
-                await hooks.on_assigned(keys)
-            except Exception:
-                log.exception("checking the assigned partitions' logs failed")
-            finally:
-                gate.set()
-
-        asyncio.ensure_future(check())
-
-    @app.agent(topics, name="ingest")
-    async def ingest(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
-            await gate.wait()
-            messages = [
-                Incoming(
-                    e.message.topic, e.message.partition, e.message.offset,
-                    # a tombstone (no value) is a message like any other: refused, not fatal
-                    e.message.value if e.message.value is not None else b"",
-                    tuple((k, v) for k, v in (e.message.headers or ())),
-                    e.message.timestamp and int(e.message.timestamp * 1000),
-                )
-                for e in events
-            ]
-            started = time.perf_counter()
-            outcome = await handle_until_stored(ledger, messages, health)
-            stats.add(len(messages), outcome, time.perf_counter() - started)
-            try:
-                await hooks.after_batch()
-            except Exception as exc:  # the outbox and projections catch up on the next turn
-                log.warning("after-batch work failed (%s); will retry", exc)
+        await hooks.on_assigned({tp.partition for tp in assigned
+                                 if tp.topic == MEMBERSHIP_TOPIC})
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         return web.json(health.report(stats), status=200 if health.ok else 503)
 
     return app
-
-
-async def handle_until_stored(ledger: Ledger, messages: list[Incoming], health: Health) -> Any:
-    """Apply the batch, waiting out a store outage (with backoff) rather than dropping it."""
-    attempt = 0
-    while True:
-        try:
-            outcome = await asyncio.to_thread(ledger.handle, messages)
-        except Exception as exc:
-            health.mark("store", False, type(exc).__name__)
-            pause = min(MAX_PAUSE, 0.2 * 2**attempt)
-            log.warning("store write failed (%s: %s); retrying in %.1fs", type(exc).__name__,
-                        exc, pause)
-            attempt += 1
-            await asyncio.sleep(pause)
-            continue
-        health.mark("store", True)
-        return outcome

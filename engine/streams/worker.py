@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 
@@ -23,9 +24,10 @@ from engine.service import Ledger
 from engine.signing import Verifier
 from engine.store import LoyaltyStore, open_store
 from engine.store.outbox import mark_sent, pending
-from engine.streams.app import Hooks, WorkerStats, create_app
+from engine.streams.app import MEMBERSHIP_TOPIC, Hooks, WorkerStats, create_app
+from engine.streams.feed import key_of
 from engine.streams.health import Health
-from engine.streams.logcheck import mismatched_logs
+from engine.streams.loop import Ingest
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,14 @@ def all_topics() -> dict[str, int]:
     topics[COMMANDS_TOPIC] = DEFAULT_PARTITIONS
     topics[DEAD_LETTER_TOPIC] = 1
     topics[MEMBER_EVENTS_TOPIC] = DEFAULT_PARTITIONS
+    topics[MEMBERSHIP_TOPIC] = DEFAULT_PARTITIONS
     return topics
 
 
-async def flush_outbox(store: LoyaltyStore, producer: AIOKafkaProducer) -> int:
-    """Send what committed batches left in the outbox; mark it sent once Kafka has it."""
+async def flush_outbox(store: LoyaltyStore, producer: AIOKafkaProducer,
+                       on_sent: Callable[[str, int], None] | None = None) -> int:
+    """Send what committed batches left in the outbox; mark it sent once Kafka has it.
+    ``on_sent(partition key, offset)`` hears where each record landed."""
     sent = 0
     while True:
         messages = await asyncio.to_thread(pending, store)
@@ -51,7 +56,10 @@ async def flush_outbox(store: LoyaltyStore, producer: AIOKafkaProducer) -> int:
         futures = [
             await producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages
         ]
-        await asyncio.gather(*futures)
+        landed = await asyncio.gather(*futures)
+        if on_sent is not None:
+            for meta in landed:
+                on_sent(key_of(meta.topic_partition), meta.offset)
         await asyncio.to_thread(mark_sent, store, [m.id for m in messages])
         sent += len(messages)
 
@@ -94,9 +102,10 @@ async def run_worker(
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=5)
     await producer.start()
 
-    # The agent and the health loop both run after_batch, and the store's SQL session is one
-    # connection: one at a time.
+    # The ingest loop and the health loop both run after_batch, and the store's SQL session is
+    # one connection: one at a time.
     after_batch_lock = asyncio.Lock()
+    ingest: Ingest | None = None
 
     async def after_batch() -> None:
         async with after_batch_lock:
@@ -105,24 +114,24 @@ async def run_worker(
                 await asyncio.to_thread(catch_up_all, store)
             finally:
                 # A failing projection must not hold back referral commands and dead letters.
-                await flush_outbox(store, producer)
+                await flush_outbox(store, producer,
+                                   ingest.feed.note_sent if ingest is not None else None)
 
-    async def on_assigned(keys: set[str]) -> None:
-        await ensure_topics(settings.broker, all_topics())
-        stored = await asyncio.to_thread(store.position_digests)
-        resets = await mismatched_logs(settings.broker, stored, keys)
-        if resets:
-            await asyncio.to_thread(ledger.reset_positions, resets)
-            stats.resets += len(resets)
-
-    app = create_app(settings, ledger, Hooks(after_batch, on_assigned), stats, health,
+    ingest = Ingest(settings, ledger, stats, health, after_batch)
+    app = create_app(settings, Hooks(ingest.on_assigned, ingest.on_revoked), stats, health,
                      health_port)
+    loop_task: asyncio.Task[None] | None = None
+    loop_stop = asyncio.Event()
     try:
         await after_batch()  # whatever a previous run committed but did not send or project
+        await ingest.start()
+        loop_task = asyncio.create_task(ingest.run(loop_stop))
         await app.start()
         last_check = 0.0
         while not stop.is_set():
             await asyncio.sleep(0.1)
+            if loop_task.done():
+                loop_task.result()  # it only ends by raising: let the error out
             now = time.monotonic()
             if now - last_check >= CHECK_EVERY:
                 last_check = now
@@ -145,7 +154,11 @@ async def run_worker(
                     log.info("idle for %.1fs, stopping", until_idle)
                     break
     finally:
+        loop_stop.set()
+        if loop_task is not None:
+            await asyncio.wait_for(loop_task, 30)
         await app.stop()
+        await ingest.stop()
         await producer.stop()
         await asyncio.to_thread(store.close)
     return stats

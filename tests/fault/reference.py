@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.broker import DEFAULT_PARTITIONS
 from engine.config import Settings
 from engine.contract import COMMANDS_TOPIC
-from engine.service import Incoming, Ledger
+from engine.service import Incoming, Ledger, read_value
+from engine.streams.loop import _RANK, READ_TOPICS
+from engine.streams.sequencer import Sequencer
 from engine.store import open_store
 from engine.store.outbox import mark_sent, pending
 from tests.fault.deploy import Expectation
@@ -70,6 +74,46 @@ def replay_in_order(records: Sequence[Record], store_path: Path) -> Settings:
                 if not commands:
                     break
                 ledger.handle(commands)
+    finally:
+        store.close()
+    return settings
+
+
+def replay_sequenced(records: Sequence[Record], store_path: Path, chunk: int) -> Settings:
+    """Apply the records as the worker does: fetched ``chunk`` at a time from each partition
+    in turn (partitions read at different speeds), put in event-time order by the worker's
+    Sequencer, applied in batches; the commands a batch produces join their partitions' logs."""
+    settings = Settings(store_url=str(store_path), data_dir=store_path.parent)
+    store = open_store(settings)
+    try:
+        ledger, offsets = Ledger(store), _Offsets()
+        logs: dict[str, list[Incoming]] = defaultdict(list)
+        for r in records:
+            m = offsets.incoming(r.topic, r.key, r.value or b"")
+            logs[m.position_key].append(replace(m, decoded=read_value(m.topic, m.value)))
+        sequencer = Sequencer(lambda topic: _RANK.get(topic, 99), max_idle=3600)
+        sequencer.track(f"{t}#{p}" for t in READ_TOPICS for p in range(DEFAULT_PARTITIONS))
+        fetched: dict[str, int] = defaultdict(int)
+        poll = 0
+        while True:
+            poll += 1
+            for key, log in list(logs.items()):
+                sequencer.add(log[fetched[key]:fetched[key] + chunk], polled=poll)
+                fetched[key] = min(len(log), fetched[key] + chunk)
+            released = sequencer.release(
+                lambda key, since: fetched[key] >= len(logs[key]) and poll > since, BATCH * 10)
+            if released:
+                waiting = sequencer.earliest()
+                ledger.handle(released, datetime.fromtimestamp(waiting, UTC) if waiting else None)
+                sent = pending(store)
+                mark_sent(store, [m.id for m in sent])
+                for m in sent:
+                    if m.topic == COMMANDS_TOPIC:
+                        c = offsets.incoming(COMMANDS_TOPIC, m.key, m.value)
+                        logs[c.position_key].append(replace(c, decoded=read_value(c.topic,
+                                                                                  c.value)))
+            elif all(fetched[k] >= len(v) for k, v in logs.items()) and not len(sequencer):
+                break
     finally:
         store.close()
     return settings

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.fault.outages import broker_restarts, database_restarts, resend_order
 from tests.fault.pgserver import PrivatePostgres
 from tests.fault.reference import Reference
@@ -19,13 +17,6 @@ def test_database_stopped_and_restarted_mid_stream_leaves_the_ledger_identical(
     assert_held(result)
 
 
-@pytest.mark.xfail(
-    reason="known gap (issue 8 stays open): when the embedded broker restarts empty while a "
-    "worker runs, re-sent records fetched before the next partition assignment can be skipped "
-    "as below the stored position; facts were lost intermittently (313, 1, 0 of ~4,800 in "
-    "three runs). The log check must run before anything is fetched from a restarted broker.",
-    strict=False,
-)
 def test_broker_restarted_empty_with_everything_resent_leaves_the_ledger_identical(
         expected: Reference, tmp_path: Path):
     result = broker_restarts(expected, tmp_path, restarts=1)

@@ -1,0 +1,216 @@
+"""The ingest loop: fetch a batch of the owned partitions, put it in event-time order, apply what
+is safe to apply in one store transaction, then let the projections and the outbox catch up.
+
+Partitions come and go with faust's rebalances (``streams/app.py``). A revocation waits for the
+batch in flight to land; an assignment is taken up by the loop itself, before its next fetch:
+it checks each partition's log against the stored position (``streams/logcheck.py``), then reads
+from the stored positions, so a crash anywhere loses nothing and doubles nothing.
+
+A broker that came back empty (the embedded one keeps its log in memory) is noticed twice over:
+its cluster id changes (checked after every fetch, before anything fetched is applied) and its
+logs end before the stored positions. Either way the partitions start over from offset 0 in a
+new log epoch, and the event_id guard keeps re-sent facts from counting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from engine.broker import DEFAULT_PARTITIONS
+from engine.config import Settings
+from engine.contract import COMMANDS_TOPIC, SOURCE_TOPICS
+from engine.service import BatchOutcome, Incoming, Ledger
+from engine.streams.app import WorkerStats
+from engine.streams.feed import Feed
+from engine.streams.health import Health
+from engine.streams.logcheck import mismatched_logs
+from engine.streams.sequencer import Sequencer
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+FETCH_TIMEOUT_MS = 100
+HOLD_PER_PARTITION = 20_000  # stop fetching a partition that far ahead of the others
+MAX_PAUSE = 5.0
+READ_TOPICS = (*SOURCE_TOPICS, COMMANDS_TOPIC)
+_RANK = {topic: i for i, topic in enumerate(READ_TOPICS)}
+
+
+def partition_keys(partitions: set[int]) -> set[str]:
+    """The source and commands partitions that go with the owned membership partitions."""
+    return {f"{topic}#{p}" for topic in READ_TOPICS for p in partitions
+            if p < DEFAULT_PARTITIONS}
+
+
+class Ingest:
+    def __init__(self, settings: Settings, ledger: Ledger, stats: WorkerStats, health: Health,
+                 after_batch: Callable[[], Awaitable[None]]) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.stats = stats
+        self.health = health
+        self.after_batch = after_batch
+        self.feed = Feed(settings.broker)
+        self.sequencer = Sequencer(lambda topic: _RANK.get(topic, len(_RANK)),
+                                   settings.max_idle)
+        self.lock = asyncio.Lock()
+        self.pending: set[int] | None = None
+        self.cluster_id: str | None = None
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
+
+    async def start(self) -> None:
+        await self.feed.start()
+        await self._admin.start()
+
+    async def stop(self) -> None:
+        await self.feed.stop()
+        await self._admin.close()
+
+    # -- partitions moving (called from faust's rebalance signals) -----------------------------
+
+    async def on_assigned(self, partitions: set[int]) -> None:
+        self.pending = set(partitions)  # taken up by the loop before its next fetch
+
+    async def on_revoked(self, partitions: set[int]) -> None:
+        async with self.lock:  # the batch in flight lands first
+            self.pending = None
+            self.feed.assign({})
+            self.sequencer.forget(list(self.sequencer.queues))
+
+    async def _take_assignment(self, partitions: set[int]) -> None:
+        keys = partition_keys(partitions)
+        self.cluster_id = await self._cluster_id()
+        stored = await asyncio.to_thread(self.ledger.store.position_digests)
+        resets = await mismatched_logs(self.settings.broker, stored, keys)
+        if resets:
+            await asyncio.to_thread(self.ledger.reset_positions, resets)
+            self.stats.resets += len(resets)
+        # Another worker may have written these members: forget cached ones, re-read positions.
+        await asyncio.to_thread(self.ledger.reload)
+        self.feed.assign({key: self.ledger.positions.get(key, 0) for key in keys})
+        self.sequencer.forget(list(self.sequencer.queues))
+        self.sequencer.track(keys)
+        log.info("reading %d partitions of %d topics", len(partitions), len(READ_TOPICS))
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                released = await self.turn()
+            except Exception as exc:  # the broker is away: wait, then read again
+                log.warning("ingest turn failed (%s: %s); retrying", type(exc).__name__, exc)
+                self.health.mark("broker", False, type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            if released:
+                try:
+                    await self.after_batch()
+                except Exception as exc:  # the outbox and projections catch up next turn
+                    log.warning("after-batch work failed (%s); will retry", exc)
+            elif not self.feed.keys:
+                await asyncio.sleep(0.05)
+
+    async def turn(self) -> int:
+        """One fetch and whatever it makes safe to apply; returns how many records were."""
+        async with self.lock:
+            if self.pending is not None:
+                partitions, self.pending = self.pending, None
+                await self._take_assignment(partitions)
+            if not self.feed.keys:
+                return 0
+            records, polled = await self.feed.fetch(BATCH_SIZE, FETCH_TIMEOUT_MS)
+            if records and not await self._same_broker(records):
+                return 0
+            resets = self.feed.log_ends_before()
+            if resets:
+                await self._start_over(resets)
+                return 0
+            self.sequencer.add(records, polled)
+            self._flow()
+            released = self.sequencer.release(self.feed.caught_up, BATCH_SIZE)
+            if not released:
+                return 0
+            waiting = self.sequencer.earliest()
+            until = datetime.fromtimestamp(waiting, UTC) if waiting is not None else None
+            started = time.perf_counter()
+            outcome = await handle_until_stored(self.ledger, released, self.health, until)
+            self.stats.add(len(released), outcome, time.perf_counter() - started)
+            return len(released)
+
+    def _flow(self) -> None:
+        """Stop fetching partitions far ahead of the others; fetch them again once drained."""
+        ahead = {key for key, q in self.sequencer.queues.items() if len(q) >= HOLD_PER_PARTITION}
+        self.feed.pause(ahead)
+        self.feed.resume(self.feed.paused - ahead)
+
+    async def _same_broker(self, records: list[Incoming]) -> bool:
+        """Were these records fetched from the broker the partitions were assigned on? When it
+        cannot be told (the broker is away) or it is another one, nothing fetched is applied."""
+        try:
+            current = await self._cluster_id()
+        except Exception:
+            current = None
+        if current is not None and current == self.cluster_id:
+            return True
+        first: dict[str, int] = {}
+        for record in records:
+            first.setdefault(record.position_key, record.offset)
+        for key, offset in first.items():
+            self.feed.seek(key, offset)  # read them again once the broker is known
+        if current is None:
+            await asyncio.sleep(0.5)
+            return False
+        log.warning("the broker's cluster id changed (%s -> %s): its logs are new",
+                    self.cluster_id, current)
+        self.cluster_id = current
+        positions = self.ledger.positions
+        # Every commands partition starts over even if nothing was read from it yet: the
+        # commands sent into the lost log are sent again.
+        await self._start_over({key: (0, f"the broker came back as a new cluster ({current})")
+                                for key in self.feed.keys if positions.get(key, 0) > 0
+                                or key.startswith(f"{COMMANDS_TOPIC}#")})
+        for key in self.feed.keys:
+            self.feed.seek(key, 0)
+        self.sequencer.forget(list(self.sequencer.queues))
+        self.sequencer.track(self.feed.keys)
+        return False
+
+    async def _start_over(self, resets: dict[str, tuple[int, str]]) -> None:
+        if resets:
+            await asyncio.to_thread(self.ledger.reset_positions, resets)
+            self.stats.resets += len(resets)
+        for key in resets:
+            self.feed.seek(key, 0)
+            self.sequencer.forget([key])
+            self.sequencer.track([key])
+
+    async def _cluster_id(self) -> str | None:
+        cluster: Any = await asyncio.wait_for(self._admin.describe_cluster(), 5.0)
+        return cluster.get("cluster_id")
+
+
+async def handle_until_stored(ledger: Ledger, messages: list[Incoming], health: Health,
+                              sweep_until: datetime | None = None) -> BatchOutcome:
+    """Apply the batch, waiting out a store outage (with backoff) rather than dropping it."""
+    attempt = 0
+    while True:
+        try:
+            outcome = await asyncio.to_thread(ledger.handle, messages, sweep_until)
+        except Exception as exc:
+            health.mark("store", False, type(exc).__name__)
+            pause = min(MAX_PAUSE, 0.2 * 2**attempt)
+            log.warning("store write failed (%s: %s); retrying in %.1fs", type(exc).__name__,
+                        exc, pause)
+            attempt += 1
+            await asyncio.sleep(pause)
+            continue
+        health.mark("store", True)
+        return outcome

@@ -1,0 +1,157 @@
+"""Event-time order across the topics a worker reads.
+
+A member's facts travel on several topics, and Kafka orders records only within one partition of
+one topic. A worker with a backlog reads those partitions at different speeds, so a review from
+November could reach the ledger before the order from February it is about. The rules are
+written in event time (pending windows, tier windows, expiries, caps), so the ledger must see
+each member's facts in the order they happened.
+
+The sequencer holds fetched records per partition (in offset order, never reordered within one)
+and releases them merged by ``occurred_at``, as Kafka Streams merges a task's partitions: the
+record with the earliest time among the partitions' heads goes first, but only once every other
+partition either has a record buffered (whose time it can compare) or is known to hold nothing
+more (it was fetched up to its end by a poll newer than the head's). A partition is not always
+in time order across customers (a storefront re-sending after a broker lost its log mixes old
+and new traffic), so a head whose member has an earlier record held behind another head waits
+for it while other members' heads go first; should every head wait so, the earliest goes. A partition that stays
+silent for longer than ``max_idle`` stops holding the others back; its late records are then
+applied when they come, as the event_id guard allows.
+
+A record with no readable time (it will be dead-lettered) goes first: nothing to wait for.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from engine.service import Incoming
+
+NO_TIME = float("-inf")
+
+Entry = tuple[float, int, str, int]  # (time, topic rank, partition key, offset)
+# (partition key, poll stamp of the head's arrival) -> may the merge pass over this partition?
+CaughtUp = Callable[[str, int], bool]
+
+
+@dataclass(slots=True)
+class Held:
+    at: float  # event time in seconds since the epoch; NO_TIME when unreadable
+    rank: int  # tie-break between topics at the same instant
+    message: Incoming
+    polled: int  # the poll stamp of the fetch that brought it (ms, from the consumer)
+    since: float  # monotonic time it was buffered
+    who: str | None  # the member it is about
+
+    def entry(self, key: str) -> Entry:
+        return (self.at, self.rank, key, self.message.offset)
+
+
+class Sequencer:
+    def __init__(self, rank: Callable[[str], int], max_idle: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rank = rank
+        self.max_idle = max_idle
+        self._clock = clock
+        self.queues: dict[str, deque[Held]] = {}
+        self.members: dict[str, list[Entry]] = {}  # per member, its held records (a heap)
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def track(self, keys: Iterable[str]) -> None:
+        """Partitions this worker now reads (an empty one may hold the others back)."""
+        for key in keys:
+            self.queues.setdefault(key, deque())
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Partitions revoked or started over: drop what was buffered from them."""
+        for key in keys:
+            self.queues.pop(key, None)
+        self.members = {}
+        for key, queue in self.queues.items():
+            for held in queue:
+                if held.who is not None:
+                    self.members.setdefault(held.who, []).append(held.entry(key))
+        for entries in self.members.values():
+            heapq.heapify(entries)
+
+    def held(self, key: str) -> int:
+        queue = self.queues.get(key)
+        return len(queue) if queue is not None else 0
+
+    def earliest(self) -> float | None:
+        """The earliest event time still held (None when nothing with a time is)."""
+        times = [h.at for q in self.queues.values() for h in q if h.at != NO_TIME]
+        return min(times) if times else None
+
+    def add(self, messages: Iterable[Incoming], polled: int) -> None:
+        now = self._clock()
+        for message in messages:
+            key = message.position_key
+            queue = self.queues.setdefault(key, deque())
+            decoded = message.decoded
+            if decoded is None:
+                queue.append(Held(NO_TIME, 0, message, polled, now, None))
+                continue
+            held = Held(decoded.occurred_at.timestamp(), self._rank(message.topic), message,
+                        polled, now, decoded.customer_id)
+            queue.append(held)
+            heapq.heappush(self.members.setdefault(held.who, []), held.entry(key))
+
+    def release(self, caught_up: CaughtUp, limit: int) -> list[Incoming]:
+        """Up to ``limit`` records, each member's in event-time order and all of them in
+        event-time order as far as the partitions allow, as far as it is known to be safe."""
+        heads = [q[0].entry(key) for key, q in self.queues.items() if q]
+        heapq.heapify(heads)
+        skipped: list[Entry] = []  # heads whose member has an earlier record held elsewhere
+        out: list[Incoming] = []
+        blocking: dict[int, bool] = {}  # poll stamp -> is some empty partition not caught up?
+        now = self._clock()
+        while len(out) < limit:
+            force = not heads
+            if force:  # every head waits for a record behind another head: take the earliest
+                if not skipped:
+                    break
+                heads, skipped = skipped, []
+                heapq.heapify(heads)
+            entry = heads[0]
+            key = entry[2]
+            queue = self.queues[key]
+            head = queue[0]
+            if head.at != NO_TIME and now - head.since < self.max_idle:
+                waiting = blocking.get(head.polled)
+                if waiting is None:
+                    waiting = any(not q and not caught_up(k, head.polled)
+                                  for k, q in self.queues.items())
+                    blocking[head.polled] = waiting
+                if waiting:
+                    break
+            mine = self.members.get(head.who) if head.who is not None else None
+            if mine is not None and not force and mine[0] != entry:
+                skipped.append(heapq.heappop(heads))
+                continue
+            queue.popleft()
+            out.append(head.message)
+            if mine is not None:
+                self._drop(head.who, mine, entry)
+            if queue:
+                heapq.heapreplace(heads, queue[0].entry(key))
+            else:
+                heapq.heappop(heads)
+                blocking.clear()  # one more partition is empty: judge again
+            for waiting_entry in skipped:  # what was just released may have unblocked them
+                heapq.heappush(heads, waiting_entry)
+            skipped = []
+        return out
+
+    def _drop(self, who: str, mine: list[Entry], entry: Entry) -> None:
+        if mine[0] == entry:
+            heapq.heappop(mine)
+        else:
+            mine.remove(entry)
+            heapq.heapify(mine)
+        if not mine:
+            del self.members[who]

@@ -1,0 +1,133 @@
+"""The event-time merge of the worker's partitions (engine/streams/sequencer.py)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.service import Incoming, read_value
+from engine.streams.sequencer import Sequencer
+from tests.support.facts import message
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+RANK = {"loyalty.orders": 0, "loyalty.reviews": 1}.get
+
+
+def record(topic: str, offset: int, day: int, customer: str = "c1") -> Incoming:
+    value = message(f"e-{topic}-{offset}", "survey.answered", customer,
+                    f"2025-01-{day:02d}T10:00:00+00:00", {"score": 5})
+    return Incoming(topic, 0, offset, value, decoded=read_value(topic, value))
+
+
+def released_days(out: list[Incoming]) -> list[int]:
+    return [m.decoded.occurred_at.day for m in out]
+
+
+def test_records_wait_for_a_partition_that_may_still_hold_earlier_ones() -> None:
+    clock = Clock()
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=clock)
+    seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
+    seq.add([record("loyalty.reviews", 0, 20)], polled=100)
+    # The orders partition is empty and not known to be read to its end: wait.
+    assert seq.release(lambda key, since: False, 100) == []
+    # Orders arrive, one earlier and one later than the review.
+    seq.add([record("loyalty.orders", 0, 5), record("loyalty.orders", 1, 25)], polled=200)
+    out = seq.release(lambda key, since: False, 100)
+    # Day 5, then day 20; day 25 waits because reviews is empty and not known to be at its end.
+    assert released_days(out) == [5, 20]
+    out = seq.release(lambda key, since: key == "loyalty.reviews#0" and since < 300, 100)
+    assert released_days(out) == [25]
+
+
+def test_a_caught_up_partition_only_counts_for_records_fetched_before_that_poll() -> None:
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
+    seq.add([record("loyalty.reviews", 0, 20)], polled=500)
+    polls = {"loyalty.orders#0": 400}  # orders last polled before the review came
+    assert seq.release(lambda key, since: polls[key] > since, 100) == []
+    polls["loyalty.orders#0"] = 600
+    assert released_days(seq.release(lambda key, since: polls[key] > since, 100)) == [20]
+
+
+def test_a_silent_partition_holds_the_others_back_only_for_max_idle() -> None:
+    clock = Clock()
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=clock)
+    seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
+    seq.add([record("loyalty.reviews", 0, 20)], polled=1)
+    assert seq.release(lambda key, since: False, 100) == []
+    clock.now = 2.5
+    assert released_days(seq.release(lambda key, since: False, 100)) == [20]
+
+
+def test_unreadable_records_go_first_and_offsets_stay_in_order_within_a_partition() -> None:
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq.track(["loyalty.orders#0"])
+    bad = Incoming("loyalty.orders", 0, 1, b"not json")
+    seq.add([record("loyalty.orders", 0, 9), bad, record("loyalty.orders", 2, 3)], polled=1)
+    out = seq.release(lambda key, since: True, 100)
+    assert [m.offset for m in out] == [0, 1, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["loyalty.orders", "loyalty.reviews"]),
+                          st.integers(1, 28)), min_size=1, max_size=40),
+       st.integers(1, 7))
+def test_with_everything_fetched_a_member_sees_its_facts_in_time_order(
+        spec: list[tuple[str, int]], chunk: int) -> None:
+    """Each topic time-ordered, fetched in chunks at different speeds: the merge gives time
+    order, and every record exactly once."""
+    logs: dict[str, list[Incoming]] = {"loyalty.orders": [], "loyalty.reviews": []}
+    for topic, day in spec:
+        logs[topic].append(day)  # type: ignore[arg-type]
+    for topic in logs:
+        days = sorted(logs[topic])  # type: ignore[type-var]
+        logs[topic] = [record(topic, i, d) for i, d in enumerate(days)]  # type: ignore[arg-type]
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=60.0, clock=Clock())
+    seq.track(f"{t}#0" for t in logs)
+    fetched = {t: 0 for t in logs}
+    out: list[Incoming] = []
+    poll = 0
+    speeds = {"loyalty.orders": chunk, "loyalty.reviews": 1}
+    while len(out) < len(spec):
+        poll += 1
+        for topic, log in logs.items():
+            got = log[fetched[topic]:fetched[topic] + speeds[topic]]
+            fetched[topic] += len(got)
+            seq.add(got, polled=poll)
+        out += seq.release(lambda key, since: fetched[key[:-2]] == len(logs[key[:-2]])
+                           and poll > since, 1000)
+        assert poll < 1000
+    days = released_days(out)
+    assert days == sorted(days)
+    assert sorted((m.topic, m.offset) for m in out) == sorted(
+        (m.topic, m.offset) for log in logs.values() for m in log)
+
+
+def test_a_member_waits_for_its_earlier_record_behind_another_members_later_one() -> None:
+    """After a re-send a partition mixes customers out of time order: B's day-5 record sits
+    behind A's day-9 one; B's day-6 record on another topic waits for it."""
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq.add([record("loyalty.orders", 0, 9, "A"), record("loyalty.orders", 1, 5, "B")], 1)
+    seq.add([record("loyalty.reviews", 0, 6, "B")], 1)
+    out = seq.release(lambda key, since: True, 100)
+    assert [(m.decoded.customer_id, m.decoded.occurred_at.day) for m in out] == [
+        ("A", 9), ("B", 5), ("B", 6)]
+    assert seq.members == {}
+
+
+def test_when_every_head_waits_on_another_the_earliest_goes() -> None:
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq.add([record("loyalty.orders", 0, 9, "A"), record("loyalty.orders", 1, 5, "B")], 1)
+    seq.add([record("loyalty.reviews", 0, 6, "B"), record("loyalty.reviews", 1, 7, "A")], 1)
+    out = seq.release(lambda key, since: True, 100)
+    assert [(m.decoded.customer_id, m.decoded.occurred_at.day) for m in out] == [
+        ("B", 6), ("A", 7), ("A", 9), ("B", 5)]
+    assert len(seq) == 0 and seq.earliest() is None
