@@ -20,7 +20,7 @@ from engine.rules.expiry import expires_at
 from engine.rules.outcome import Award
 from engine.rules.pending import ACTIVE, CANCELLED, PENDING, activates_at
 from engine.rules.refunds import refund_plan, refund_refusal
-from engine.rules.spend import currency_refusal, money, spend_award
+from engine.rules.spend import order_refusal, money, spend_award
 from engine.rules.tiers import multiplier, next_review_at, qualifying_until, reason_for_upgrade
 from engine.rules.tiers import upgrade as tier_upgrade
 
@@ -65,7 +65,7 @@ class FactHandlers:
                          programs: ProgramBook) -> Commands:
         data, at = fact.data, fact.occurred_at
         order_id = str(data.get("order_id", ""))
-        refusal = currency_refusal(data, program)
+        refusal = order_refusal(data, program)
         if refusal:
             raise RejectedFact(refusal)
         if order_id in self.orders:

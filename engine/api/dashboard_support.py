@@ -163,6 +163,7 @@ def get_churn_members(
             "items": ranked[offset:offset + limit]}
 
 
+CSV_MAX_ROWS = 100_000
 CSV_COLUMNS = ("customer_id", "grade", "recency_days", "last_order_at", "orders", "spend",
                "gap_days", "categories", "r_score", "f_score", "m_score", "at_risk_from")
 
@@ -171,23 +172,27 @@ CSV_COLUMNS = ("customer_id", "grade", "recency_days", "last_order_at", "orders"
     "/segments/churn/members.csv",
     responses={**AUTH_RESPONSES, 200: {"content": {"text/csv": {}}}},
     response_class=Response,
-    summary="A whole churn-risk grade as CSV (UTF-8 with a byte-order mark)",
+    summary="A churn-risk grade as CSV (UTF-8 with a byte-order mark), at most "
+            f"{CSV_MAX_ROWS:,} rows per request; X-Total-Count tells how many there are",
 )
 def get_churn_csv(
     store: Annotated[StoreHolder, Depends(holder)],
     grade: Grade = "at_risk",
     sort: SortKey = "recency",
     order: Literal["asc", "desc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=CSV_MAX_ROWS)] = CSV_MAX_ROWS,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     _, rows = store.run(lambda s: _churn_rows(s, grade))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for row in _sorted(rows, sort, order):
+    for row in _sorted(rows, sort, order)[offset:offset + limit]:
         writer.writerow([" ".join(row[c]) if c == "categories" else row[c] for c in CSV_COLUMNS])
     return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
-                             f'attachment; filename="churn-{grade}.csv"'})
+                             f'attachment; filename="churn-{grade}.csv"',
+                             "X-Total-Count": str(len(rows))})
 
 
 @router.get(

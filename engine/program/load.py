@@ -40,7 +40,7 @@ def parse_program(
                                      and currency.isupper()):
         r.error("currency", f"must be an ISO 4217 code such as 'SAR', got {currency!r}")
     spend = r.table(doc, "spend", {"points_per_unit", "minimum_order_value",
-                                   "category_multipliers"})
+                                   "maximum_order_value", "category_multipliers"})
     multipliers = r.table(spend, "spend.category_multipliers", None)
     pending = r.table(doc, "pending", {"days"})
     reviews = r.table(doc, "reviews", {"points", "once_per_product", "verified_only"})
@@ -63,6 +63,8 @@ def parse_program(
         }),
         minimum_order_value=r.decimal(spend, "spend.minimum_order_value",
                                       base.minimum_order_value, Decimal(0)),
+        maximum_order_value=r.decimal(spend, "spend.maximum_order_value",
+                                      base.maximum_order_value, Decimal("0.01")),
         pending_days=r.integer(pending, "pending.days", base.pending_days, 0, 365),
         review_points=r.integer(reviews, "reviews.points", base.review_points, 0),
         review_once_per_product=r.boolean(reviews, "reviews.once_per_product",
@@ -175,6 +177,7 @@ def canonical_content(program: Program) -> dict[str, Any]:
         "currency": program.currency,
         "spend": {"points_per_unit": program.points_per_unit,
                   "minimum_order_value": _dec(program.minimum_order_value),
+                  "maximum_order_value": _dec(program.maximum_order_value),
                   "category_multipliers": {k: _dec(v)
                                            for k, v in program.category_multipliers.items()}},
         "pending": {"days": program.pending_days},

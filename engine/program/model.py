@@ -96,6 +96,9 @@ class Program:
     points_per_unit: int = 1
     category_multipliers: Mapping[str, Decimal] = field(default_factory=lambda: _frozen({}))
     minimum_order_value: Decimal = Decimal("0")
+    # An order total above this is refused as implausible (a typo or a forged message must not
+    # mint millions of points); raise it for a store that sells such things.
+    maximum_order_value: Decimal = Decimal("1000000")
     pending_days: int = 14
     # engagement
     review_points: int = 50

@@ -34,12 +34,21 @@ def money(value: Any, what: str) -> Decimal:
     return number
 
 
-def currency_refusal(data: dict[str, Any], program: Program) -> str | None:
-    """Why an order cannot be taken in this program's currency, or None when it can."""
+def order_refusal(data: dict[str, Any], program: Program) -> str | None:
+    """Why an order cannot be taken: another currency than the program's, or an implausible
+    total; None when it can."""
     currency = data.get("currency")
     if currency != program.currency:
         return (f"order {data.get('order_id')} is in {currency} but program version "
                 f"{program.version} is in {program.currency}; orders are never converted")
+    try:
+        total = money(data.get("total"), "total")
+    except ValueError:
+        return None  # spend_award says what is wrong with it
+    if total > program.maximum_order_value:
+        return (f"order {data.get('order_id')} total {total} {currency} is above the maximum "
+                f"order value {program.maximum_order_value} of program version "
+                f"{program.version}; refused as implausible")
     return None
 
 

@@ -283,6 +283,13 @@ def test_churn_grade_sorts_pages_and_exports_with_usual_categories(client: httpx
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert [r["customer_id"] for r in rows] == [m["customer_id"] for m in whole["items"]]
+    assert exported.headers["x-total-count"] == str(counts[grade])
+    part = client.get("/segments/churn/members.csv", params={
+        "grade": grade, "sort": "orders", "order": "desc", "limit": 2, "offset": 1})
+    assert [r["customer_id"] for r in csv.DictReader(io.StringIO(part.text.lstrip("\ufeff")))] \
+        == [m["customer_id"] for m in whole["items"][1:3]]
+    assert client.get("/segments/churn/members.csv",
+                      params={"limit": 100_001}).status_code == 422
     assert client.get("/segments/churn/members", params={"sort": "mood"}).status_code == 422
 
 

@@ -136,9 +136,10 @@ MUTATIONS: dict[str, Mutation] = {
     "bad currency code": _set("data.currency", "sar", "SA", "SARR", "$", "", 5),
     "refund of an unknown order": _refund(lambda r: "10.00", False),
     "refund beyond the order total": _refund(lambda r: "999999999.00", True),
+    "implausible order total": _order_total("999999999999.99", "5000000.00", "1000000.01"),
 }
 BUSINESS = frozenset({"another currency", "refund of an unknown order",
-                      "refund beyond the order total"})
+                      "refund beyond the order total", "implausible order total"})
 ORDER_KINDS = frozenset({"another currency", "bad currency code"})
 
 

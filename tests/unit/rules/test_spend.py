@@ -58,6 +58,15 @@ def test_order_in_another_currency_is_rejected_before_anything_changes() -> None
     assert [type(e).__name__ for e in m.pending_events] == ["Enrolled"]
 
 
+def test_an_implausible_order_total_is_rejected_before_anything_changes() -> None:
+    m = member()
+    with pytest.raises(RejectedFact, match="above the maximum order value 1000000"):
+        m.apply_fact(order("e1", "999999999999.00", day(30)), book())
+    assert [type(e).__name__ for e in m.pending_events] == ["Enrolled"]
+    m.apply_fact(order("e2", "1000000.00", day(30)), book())  # the limit itself is taken
+    assert "e2:spend" in m.lots and "e1:spend" not in m.lots
+
+
 def test_same_order_placed_again_under_a_new_event_id_is_rejected() -> None:
     m = member()
     m.apply_fact(order("e1", "100.00", order_id="o-1"), book())
