@@ -12,8 +12,9 @@ record with the earliest time among the partitions' heads goes first, but only o
 partition either has a record buffered (whose time it can compare) or is known to hold nothing
 more (it was fetched up to its end by a poll newer than the head's). A partition is not always
 in time order across customers (a storefront re-sending after a broker lost its log mixes old
-and new traffic), so a head whose member has an earlier record held behind another head waits
-for it while other members' heads go first; should every head wait so, the earliest goes. A partition that stays
+and new traffic), so a head whose member has an earlier record first in line in another
+partition, behind another member's head, waits for it while other members' heads go first;
+should every head wait so, the earliest goes. A partition that stays
 silent for longer than ``max_idle`` stops holding the others back; its late records are then
 applied when they come, as the event_id guard allows.
 
@@ -56,7 +57,8 @@ class Sequencer:
         self.max_idle = max_idle
         self._clock = clock
         self.queues: dict[str, deque[Held]] = {}
-        self.members: dict[str, list[Entry]] = {}  # per member, its held records (a heap)
+        # per member and partition, the times of its held records there, in offset order
+        self.members: dict[str, dict[str, deque[Entry]]] = {}
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
@@ -74,9 +76,7 @@ class Sequencer:
         for key, queue in self.queues.items():
             for held in queue:
                 if held.who is not None:
-                    self.members.setdefault(held.who, []).append(held.entry(key))
-        for entries in self.members.values():
-            heapq.heapify(entries)
+                    self._note(held.who, key, held.entry(key))
 
     def held(self, key: str) -> int:
         queue = self.queues.get(key)
@@ -99,12 +99,12 @@ class Sequencer:
             held = Held(decoded.occurred_at.timestamp(), self._rank(message.topic), message,
                         polled, now, decoded.customer_id)
             queue.append(held)
-            heapq.heappush(self.members.setdefault(held.who, []), held.entry(key))
+            self._note(held.who, key, held.entry(key))
 
     def release(self, caught_up: CaughtUp, limit: int) -> list[Incoming]:
         """Up to ``limit`` records, each member's in event-time order and all of them in
         event-time order as far as the partitions allow, as far as it is known to be safe."""
-        heads = [q[0].entry(key) for key, q in self.queues.items() if q]
+        heads = [_head(key, q) for key, q in self.queues.items() if q]
         heapq.heapify(heads)
         skipped: list[Entry] = []  # heads whose member has an earlier record held elsewhere
         out: list[Incoming] = []
@@ -130,15 +130,16 @@ class Sequencer:
                 if waiting:
                     break
             mine = self.members.get(head.who) if head.who is not None else None
-            if mine is not None and not force and mine[0] != entry:
+            if (mine is not None and not force
+                    and _earlier_elsewhere(mine, key, head.entry(key))):
                 skipped.append(heapq.heappop(heads))
                 continue
             queue.popleft()
             out.append(head.message)
             if mine is not None:
-                self._drop(head.who, mine, entry)
+                self._drop(head.who, mine, key)
             if queue:
-                heapq.heapreplace(heads, queue[0].entry(key))
+                heapq.heapreplace(heads, _head(key, queue))
             else:
                 heapq.heappop(heads)
                 blocking.clear()  # one more partition is empty: judge again
@@ -147,11 +148,32 @@ class Sequencer:
             skipped = []
         return out
 
-    def _drop(self, who: str, mine: list[Entry], entry: Entry) -> None:
-        if mine[0] == entry:
-            heapq.heappop(mine)
-        else:
-            mine.remove(entry)
-            heapq.heapify(mine)
-        if not mine:
-            del self.members[who]
+    def _note(self, who: str, key: str, entry: Entry) -> None:
+        self.members.setdefault(who, {}).setdefault(key, deque()).append(entry)
+
+    def _drop(self, who: str, mine: dict[str, deque[Entry]], key: str) -> None:
+        here = mine[key]
+        here.popleft()
+        if not here:
+            del mine[key]
+            if not mine:
+                del self.members[who]
+
+
+def _head(key: str, queue: deque[Held]) -> Entry:
+    """A partition's place in the merge: its head's time, or the next record's when that is
+    earlier. A head dated later than the record behind it (a clock that ran ahead, a message
+    made up from another fact) must not hold its partition back while the others run past the
+    records behind it."""
+    head = queue[0]
+    at = head.at
+    if len(queue) > 1 and queue[1].at < at:
+        at = queue[1].at
+    return (at, head.rank, key, head.message.offset)
+
+
+def _earlier_elsewhere(mine: dict[str, deque[Entry]], key: str, entry: Entry) -> bool:
+    """Does the member's first held record in another partition come before ``entry``? (Its
+    records behind ``entry`` in the same partition cannot go first anyway: a record older than
+    one before it in its own partition is late, whatever is done.)"""
+    return any(other != key and there[0] < entry for other, there in mine.items())
