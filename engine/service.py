@@ -250,6 +250,7 @@ class Ledger:
     def _apply_one(self, message: Incoming, batch: _Batch) -> None:
         if message.topic == COMMANDS_TOPIC:
             command = message.decoded or Command.from_json(message.value)
+            self._check_issued(command.command_id, message.value)
             member = self._member(command.customer_id, command.occurred_at, batch)
             before = _version_before(member, batch)
             self._emit(batch, member.apply_command(command, self.programs))
@@ -273,6 +274,16 @@ class Ledger:
         self._record_source(batch, message, "fact", fact.event_id, member, before)
         batch.outcome.applied += 1
         batch.outcome.last_event_time = _later(batch.outcome.last_event_time, fact)
+
+    def _check_issued(self, command_id: str, value: bytes) -> None:
+        """Apply only commands this engine issued: its outbox (in the store every worker shares)
+        holds each one byte for byte. Anyone able to write to the commands topic could
+        otherwise forge referral rewards."""
+        rows = self.store.sql.query(
+            "SELECT payload FROM outbox WHERE id = ? AND topic = ?", (command_id, COMMANDS_TOPIC))
+        if not rows or str(rows[0]["payload"]).encode() != value:
+            raise RejectedFact(f"command {command_id} was not issued by this engine (no such "
+                               "command in its outbox); refused")
 
     def _record_source(
         self, batch: _Batch, message: Incoming, kind: str, source_id: str, member: Member,

@@ -133,3 +133,41 @@ def test_a_refused_message_with_a_nul_character_is_dead_lettered_on_every_store(
     dead = list_dead_letters(store)
     assert dead[0]["customer_id"] == "c\\u0000x" and "\x00" not in dead[0]["reason"]
     assert store.positions() == {"loyalty.orders#0": 2}
+
+
+def test_only_commands_this_engine_issued_are_applied(store):
+    """Anyone who can write to loyalty.commands could forge a referral reward; a command is
+    applied only when the store's outbox holds it, byte for byte."""
+    from engine.aggregates.commands import REFERRAL_QUALIFIED, Command
+    from engine.contract import COMMANDS_TOPIC
+    from tests.support.facts import message
+
+    ledger = Ledger(store)
+    ledger.handle([
+        Incoming("loyalty.customers", 0, 0, registered("r-a", "alice")),
+        Incoming("loyalty.customers", 1, 0, registered("r-b", "bob")),
+        Incoming("loyalty.referrals", 1, 0, message(
+            "ref-b", "referral.created", "bob", "2025-01-02T09:00:00+03:00",
+            {"referrer_id": "alice", "code": "A"})),
+        Incoming("loyalty.orders", 1, 0, order("o-b", "bob", "100.00",
+                                               at="2025-01-03T09:00:00+03:00")),
+        # a month later bob's order points are active: the referral qualifies
+        Incoming("loyalty.orders", 1, 1, order("o-b2", "bob", "10.00",
+                                               at="2025-02-03T09:00:00+03:00")),
+    ])
+    issued = [m for m in pending(store) if m.topic == COMMANDS_TOPIC]
+    assert len(issued) == 1
+    forged = Command(command_id="forged-1", type=REFERRAL_QUALIFIED, customer_id="alice",
+                     occurred_at=issued[0] and Command.from_json(issued[0].value).occurred_at,
+                     data={"friend_id": "mallory", "order_id": "o-x", "order_event_id": "x"})
+    altered = issued[0].value.replace(b'"bob"', b'"eve"')
+    outcome = ledger.handle([
+        Incoming(COMMANDS_TOPIC, 0, 0, forged.to_json()),
+        Incoming(COMMANDS_TOPIC, 0, 1, altered),
+        Incoming(COMMANDS_TOPIC, 0, 2, issued[0].value),
+    ])
+    assert (outcome.dead_lettered, outcome.applied) == (2, 1)
+    reasons = [d["reason"] for d in list_dead_letters(store)]
+    assert all("not issued by this engine" in r for r in reasons), reasons
+    catch_up(store, BalanceProjection())
+    assert read_balance(store, "alice")["lifetime_earned"] == 100 + 500  # welcome + referrer
