@@ -54,9 +54,9 @@ def create_api(
         return JSONResponse(status_code=503, content={"detail": "the store is unavailable"})
 
     @app.get("/healthz", response_model=Health, summary="Liveness and store reachability")
-    def healthz() -> Any:
+    async def healthz() -> Any:
         try:
-            store.run(lambda s: s.sql.query("SELECT 1 AS one"))
+            await store.read(lambda s: s.sql.query("SELECT 1 AS one"))
         except Exception:
             return JSONResponse(status_code=503, content={"status": "unhealthy", "store": "down"})
         return {"status": "ok", "store": "ok"}
