@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 from engine.aggregates.member import Member, member_id
 from engine.config import Settings
 from engine.errors import StoreUnavailable
+from engine.program.model import ProgramBook
 from engine.store.recorders import (
     LoyaltyPostgresRecorder,
     LoyaltySQLiteRecorder,
@@ -68,6 +69,8 @@ class LoyaltyStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # The program book at a catalog version (see ``programs.program_book``).
+        self.book_at: tuple[int, ProgramBook] | None = None
         try:
             self.sql: SqlSession = (
                 PostgresSession(settings.store_url)
