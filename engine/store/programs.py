@@ -28,8 +28,7 @@ def load_catalog(store: LoyaltyStore) -> ProgramCatalog | None:
 
 def catalog_version(store: LoyaltyStore) -> int:
     """The catalog aggregate's version (0 when nothing was published): cheap, for polling."""
-    last = store.app.recorder.select_events(CATALOG_ID, desc=True, limit=1)
-    return last[0].originator_version if last else 0
+    return store.aggregate_version(CATALOG_ID)
 
 
 def program_book(store: LoyaltyStore) -> ProgramBook:
