@@ -71,3 +71,10 @@ def create_api(
     # The dashboard's static files; mounted last so that no API route is shadowed.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
+
+
+def api_from_env() -> FastAPI:
+    """The API configured by the LOYALTY_* environment: what ``loyalty api`` serves, built
+    once in each of its worker processes."""
+    return create_api(Settings.from_env())
+
