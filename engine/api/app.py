@@ -77,4 +77,3 @@ def api_from_env() -> FastAPI:
     """The API configured by the LOYALTY_* environment: what ``loyalty api`` serves, built
     once in each of its worker processes."""
     return create_api(Settings.from_env())
-

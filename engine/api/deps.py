@@ -44,10 +44,10 @@ class StoreHolder:
         and back. Otherwise (store not yet open, in use by a thread, or PostgreSQL, whose reads
         wait on the network) it runs in the thread pool like a plain ``def`` endpoint, so the
         event loop never waits for a lock or a server."""
-        if self.store is not None and not self.settings.is_postgres \
-                and self.lock.acquire(blocking=False):
+        if not self.settings.is_postgres and self.lock.acquire(blocking=False):
             try:
-                return fn(self.store)
+                if self.store is not None:
+                    return fn(self.store)
             finally:
                 self.lock.release()
         return await run_in_threadpool(self.run, fn)
