@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from engine.program.model import default_text
 from engine.store import LoyaltyStore, open_store
 from engine.store.programs import catalog_version, load_catalog, program_book, publish_program
 
-JULY = datetime(2025, 7, 1, tzinfo=timezone.utc)
+JULY = datetime(2025, 7, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -51,4 +51,4 @@ def test_a_version_another_process_publishes_is_in_the_next_book(store_url, tmp_
     book = program_book(reader)
     assert [p.version for p in book.versions] == [1, 2, 3]
     assert catalog_version(reader) == load_catalog(publisher).version  # type: ignore[union-attr]
-    assert book.current.category_multipliers["perfume"] == Decimal("3")
+    assert book.current.category_multipliers["perfume"] == Decimal(3)
