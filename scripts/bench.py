@@ -253,12 +253,14 @@ def path_http(run: Run) -> None:
     store = ensure_store(run)
     w = workload(run)
     r = bench_http.balance_reads(str(store), store.parent, w.customers, run.log("api"),
-                                 rate=run.args.http_rate, seconds=run.args.http_seconds)
+                                 rate=run.args.http_rate, seconds=run.args.http_seconds,
+                                 workers=run.args.http_workers)
     m, h = r["members"], r["healthz"]
     say(f"http: members p50 {m['p50_ms']:.2f} ms p99 {m['p99_ms']:.2f} ms; healthz p99 "
         f"{h['p99_ms']:.2f} ms")
     errors = {k: v for k, v in m["errors"].items()}
-    note = (f"{m['requests']:,} requests at {r['rate']:.0f}/s over {r['seconds']:.0f}s; "
+    note = (f"{m['requests']:,} requests at {r['rate']:.0f}/s over {r['seconds']:.0f}s, "
+            f"{r['workers']} API process(es); "
             f"p50 {m['p50_ms']:.2f} ms (healthz {h['p50_ms']:.2f} ms)"
             + (f"; errors {errors}" if errors else ""))
     met = m["p99_ms"] is not None and m["p99_ms"] <= P99_TARGET_MS and not errors
@@ -371,6 +373,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help=f"comma-separated, among {', '.join(PATHS)}")
     parser.add_argument("--http-rate", type=float, default=500.0)
     parser.add_argument("--http-seconds", type=float, help="default 20 (5 with --quick)")
+    parser.add_argument("--http-workers", type=int, default=1,
+                        help="server processes of `loyalty api` (its --workers; default 1)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workload-cache", help="folder to keep generated workloads in")
     parser.add_argument("--workdir", help="where stores and logs go (default: a temp folder)")
@@ -413,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         timespec="seconds"), "machine": machine(), "seconds": round(total, 1),
         "sizes": {"facts": args.facts, "pg_facts": args.pg_facts or args.facts,
                   "members": args.members, "http_rate": args.http_rate,
-                  "http_seconds": args.http_seconds},
+                  "http_seconds": args.http_seconds, "http_workers": args.http_workers},
         "load_average": {"start": load_before, "end": os.getloadavg()},
         "rows": [asdict(r) for r in run.rows], "details": run.details}
     (workdir / "report.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2,

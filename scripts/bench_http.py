@@ -34,12 +34,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_api(store_url: str, data_dir: Path, log: Path) -> tuple[Child, str]:
+def start_api(store_url: str, data_dir: Path, log: Path, workers: int = 1) -> tuple[Child, str]:
     port = free_port()
     env = child_env(LOYALTY_STORE_URL=store_url, LOYALTY_DATA_DIR=str(data_dir),
                     LOYALTY_API_KEY=API_KEY)
-    child = Child.start([python(), "-m", "engine.cli.main", "api", "--port", str(port)], env,
-                        log)
+    child = Child.start([python(), "-m", "engine.cli.main", "api", "--port", str(port),
+                         "--workers", str(workers)], env, log)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(child, base, log)
@@ -173,10 +173,22 @@ def _percentiles(prefix: str, values: list[float]) -> dict[str, float | None]:
 
 
 def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
+    """CPU seconds (user + system) a process and its live descendants (the API's worker
+    processes with ``--workers``) have used so far."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text(encoding="ascii").split()]
+        except OSError:
+            continue  # the thread ended meanwhile
+    return found
 
 
 def _measured(pid: int, base: str, paths: list[str], rate: float, seconds: float,
@@ -191,15 +203,18 @@ def _measured(pid: int, base: str, paths: list[str], rate: float, seconds: float
 
 
 def balance_reads(store_url: str, data_dir: Path, customers: list[str], log: Path, *,
-                  rate: float, seconds: float, warmup: float = 1.0) -> dict[str, Any]:
-    """p50/p99 of GET /healthz (the baseline) then GET /members/{id} at ``rate`` requests/s."""
+                  rate: float, seconds: float, warmup: float = 1.0,
+                  workers: int = 1) -> dict[str, Any]:
+    """p50/p99 of GET /healthz (the baseline) then GET /members/{id} at ``rate`` requests/s,
+    on ``loyalty api --workers workers``."""
     ids = list(customers)
     random.Random(11).shuffle(ids)
-    child, base = start_api(store_url, data_dir, log)
+    child, base = start_api(store_url, data_dir, log, workers)
     pid = child.process.pid
     try:
         health = _measured(pid, base, ["/healthz"], rate, seconds, warmup)
         members = _measured(pid, base, [f"/members/{c}" for c in ids], rate, seconds, warmup)
     finally:
         child.stop()
-    return {"rate": rate, "seconds": seconds, "healthz": health, "members": members}
+    return {"rate": rate, "seconds": seconds, "workers": workers, "healthz": health,
+            "members": members}

@@ -54,9 +54,9 @@ def create_api(
         return JSONResponse(status_code=503, content={"detail": "the store is unavailable"})
 
     @app.get("/healthz", response_model=Health, summary="Liveness and store reachability")
-    def healthz() -> Any:
+    async def healthz() -> Any:
         try:
-            store.run(lambda s: s.sql.query("SELECT 1 AS one"))
+            await store.read(lambda s: s.sql.query("SELECT 1 AS one"))
         except Exception:
             return JSONResponse(status_code=503, content={"status": "unhealthy", "store": "down"})
         return {"status": "ok", "store": "ok"}
@@ -71,3 +71,9 @@ def create_api(
     # The dashboard's static files; mounted last so that no API route is shadowed.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
+
+
+def api_from_env() -> FastAPI:
+    """The API configured by the LOYALTY_* environment: what ``loyalty api`` serves, built
+    once in each of its worker processes."""
+    return create_api(Settings.from_env())

@@ -147,13 +147,16 @@ def dead_letters(
 def api(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes sharing the port, each with its own store connection "
+        "(/prometheus counts the requests of the process that answers the scrape).")] = 1,
 ) -> None:
     """Serve the back-office HTTP API (OpenAPI at /docs)."""
     import uvicorn
 
-    from engine.api.app import create_api
-
-    uvicorn.run(create_api(settings()), host=host, port=port, log_level="info")
+    # An import string, so that each worker process builds its own app from the environment.
+    uvicorn.run("engine.api.app:api_from_env", factory=True, workers=workers, host=host,
+                port=port, log_level="info")
 
 
 @app.command()

@@ -28,13 +28,22 @@ def load_catalog(store: LoyaltyStore) -> ProgramCatalog | None:
 
 def catalog_version(store: LoyaltyStore) -> int:
     """The catalog aggregate's version (0 when nothing was published): cheap, for polling."""
-    last = store.app.recorder.select_events(CATALOG_ID, desc=True, limit=1)
-    return last[0].originator_version if last else 0
+    return store.aggregate_version(CATALOG_ID)
 
 
 def program_book(store: LoyaltyStore) -> ProgramBook:
+    """Every published version. The book is a function of the catalog's events, which are
+    never changed, so it is built (each version's file parsed) once per catalog version and
+    kept on the store; each call costs one look-up of the catalog's latest version."""
+    version = catalog_version(store)
+    kept = store.book_at
+    if kept is not None and kept[0] == version:
+        return kept[1]
     catalog = load_catalog(store)
-    return catalog.book() if catalog is not None else ProgramBook()
+    book = catalog.book() if catalog is not None else ProgramBook()
+    # Keyed by the version actually loaded: a version published in between is seen next time.
+    store.book_at = (catalog.version if catalog is not None else 0, book)
+    return book
 
 
 def publish_program(store: LoyaltyStore, text: str, effective_from: datetime,
