@@ -107,11 +107,14 @@ class Feed:
             stamp = max(stamp, self.consumer.last_poll_timestamp(tp) or 0)
         return out, stamp
 
-    def caught_up(self, key: str, since: int) -> bool:
-        """Has this partition been read to its end, as seen by a poll newer than ``since``?"""
+    def caught_up(self, key: str, since: int) -> bool | None:
+        """Has this partition been read to its end, as seen by a poll newer than ``since``?
+        None when it was never polled since it was assigned (nothing is known of it)."""
         tp = tp_of(key)
         polled = self.consumer.last_poll_timestamp(tp)
-        if polled is None or polled <= since:
+        if polled is None:
+            return None
+        if polled <= since:
             return False
         end = max(self.consumer.highwater(tp) or 0, self.produced.get(key, 0))
         return self.next.get(key, 0) >= end

@@ -34,7 +34,10 @@ NO_TIME = float("-inf")
 
 Entry = tuple[float, int, str, int]  # (time, topic rank, partition key, offset)
 # (partition key, poll stamp of the head's arrival) -> may the merge pass over this partition?
-CaughtUp = Callable[[str, int], bool]
+# None: nothing is known of it yet (never polled since it was assigned): it holds the others back
+# however long that takes.
+CaughtUp = Callable[[str, int], bool | None]
+PASS, WAIT_A_WHILE, WAIT = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -108,7 +111,7 @@ class Sequencer:
         heapq.heapify(heads)
         skipped: list[Entry] = []  # heads whose member has an earlier record held elsewhere
         out: list[Incoming] = []
-        blocking: dict[int, bool] = {}  # poll stamp -> is some empty partition not caught up?
+        blocking: dict[int, int] = {}  # poll stamp -> PASS, WAIT_A_WHILE or WAIT
         now = self._clock()
         while len(out) < limit:
             force = not heads
@@ -121,13 +124,13 @@ class Sequencer:
             key = entry[2]
             queue = self.queues[key]
             head = queue[0]
-            if head.at != NO_TIME and now - head.since < self.max_idle:
-                waiting = blocking.get(head.polled)
-                if waiting is None:
-                    waiting = any(not q and not caught_up(k, head.polled)
-                                  for k, q in self.queues.items())
-                    blocking[head.polled] = waiting
-                if waiting:
+            if head.at != NO_TIME:
+                verdict = blocking.get(head.polled)
+                if verdict is None:
+                    verdict = self._verdict(caught_up, head.polled)
+                    blocking[head.polled] = verdict
+                if verdict == WAIT or (verdict == WAIT_A_WHILE
+                                       and now - head.since < self.max_idle):
                     break
             mine = self.members.get(head.who) if head.who is not None else None
             if (mine is not None and not force
@@ -147,6 +150,19 @@ class Sequencer:
                 heapq.heappush(heads, waiting_entry)
             skipped = []
         return out
+
+    def _verdict(self, caught_up: CaughtUp, polled: int) -> int:
+        """May a head that came with poll ``polled`` pass the empty partitions?"""
+        verdict = PASS
+        for key, queue in self.queues.items():
+            if queue:
+                continue
+            known = caught_up(key, polled)
+            if known is None:
+                return WAIT
+            if not known:
+                verdict = WAIT_A_WHILE
+        return verdict
 
     def _note(self, who: str, key: str, entry: Entry) -> None:
         self.members.setdefault(who, {}).setdefault(key, deque()).append(entry)

@@ -155,3 +155,15 @@ def test_a_head_dated_after_the_record_behind_it_does_not_hold_its_partition_bac
     out = seq.release(lambda key, since: True, 100)
     assert [(m.decoded.customer_id, m.decoded.occurred_at.day) for m in out] == [
         ("Z", 20), ("X", 4), ("X", 6)]
+
+
+def test_a_partition_never_polled_since_assignment_holds_the_others_back_however_long() -> None:
+    """Right after a rebalance nothing is known of a newly assigned partition: waiting for its
+    first poll is not idling, so max_idle does not let the others pass it."""
+    clock = Clock()
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=clock)
+    seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
+    seq.add([record("loyalty.orders", 0, 9)], polled=1)
+    clock.now = 60.0
+    assert seq.release(lambda key, since: None, 100) == []
+    assert released_days(seq.release(lambda key, since: False, 100)) == [9]
