@@ -30,7 +30,7 @@ class Settings:
     rebalance_timeout: float = 2.0
     # Worker: how long a silent partition may hold the others back while their records wait
     # to be applied in event-time order (streams/sequencer.py), in seconds.
-    max_idle: float = 2.0
+    max_idle: float = 5.0
     # Worker: the storefronts' signing secrets; when set, unsigned records are refused.
     signing_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     signing_tolerance: int = 300
@@ -62,7 +62,7 @@ class Settings:
             api_key=env.get("LOYALTY_API_KEY") or DEFAULT_API_KEY,
             group_id=env.get("LOYALTY_GROUP_ID") or "loyalty-worker",
             rebalance_timeout=float(env.get("LOYALTY_REBALANCE_TIMEOUT") or 2.0),
-            max_idle=float(env.get("LOYALTY_MAX_IDLE_MS") or 2000) / 1000,
+            max_idle=float(env.get("LOYALTY_MAX_IDLE_MS") or 5000) / 1000,
             signing_secrets=parse_secrets(env.get("LOYALTY_SIGNING_SECRETS") or ""),
             signing_tolerance=int(env.get("LOYALTY_SIGNING_TOLERANCE") or 300),
             store_id=env.get("LOYALTY_STORE_ID") or "",

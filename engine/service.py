@@ -160,6 +160,28 @@ class Ledger:
         where = message.position_key if not epoch else f"{message.position_key}~{epoch}"
         return f"{where}@{message.offset}"
 
+    def hold_pending(self, partitions: set[int]) -> int:
+        """Keep in memory the members of these partitions with points still pending, so the
+        sweep activates them on time (and sends the referral commands an activation may
+        qualify) even when no new fact of theirs comes; after a restart or a takeover nothing
+        else would bring them in. Returns how many were loaded."""
+        if not partitions:
+            return 0
+        marks = ", ".join("?" for _ in partitions)
+        rows = self.store.sql.query(
+            "SELECT DISTINCT b.customer_id FROM balances b JOIN source_facts s "
+            "ON s.customer_id = b.customer_id WHERE b.pending > 0 AND s.kind = 'fact' "
+            f"AND s.kafka_partition IN ({marks})", tuple(sorted(partitions)))
+        loaded = 0
+        for row in rows:
+            customer_id = str(row["customer_id"])
+            if customer_id not in self.members:
+                member = self.store.get_member(customer_id)
+                if member is not None:
+                    self.members[customer_id] = member
+                    loaded += 1
+        return loaded
+
     def reload(self) -> None:
         self.members.clear()
         self.positions = self.store.positions()

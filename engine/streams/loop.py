@@ -94,10 +94,12 @@ class Ingest:
             self.stats.resets += len(resets)
         # Another worker may have written these members: forget cached ones, re-read positions.
         await asyncio.to_thread(self.ledger.reload)
+        held = await asyncio.to_thread(self.ledger.hold_pending, partitions)
         self.feed.assign({key: self.ledger.positions.get(key, 0) for key in keys})
         self.sequencer.forget(list(self.sequencer.queues))
         self.sequencer.track(keys)
-        log.info("reading %d partitions of %d topics", len(partitions), len(READ_TOPICS))
+        log.info("reading %d partitions of %d topics; %d members with pending points held",
+                 len(partitions), len(READ_TOPICS), held)
 
     # -- the loop ---------------------------------------------------------------------------
 

@@ -171,3 +171,18 @@ def test_only_commands_this_engine_issued_are_applied(store):
     assert all("not issued by this engine" in r for r in reasons), reasons
     catch_up(store, BalanceProjection())
     assert read_balance(store, "alice")["lifetime_earned"] == 100 + 500  # welcome + referrer
+
+
+def test_members_with_pending_points_are_held_again_after_a_restart(store):
+    """A new process (after a restart or a takeover) holds the members of its partitions whose
+    points are still pending, so its sweeps activate them without waiting for their next fact."""
+    Ledger(store).handle([
+        Incoming("loyalty.orders", 3, 0, order("o-1", "alice", "50.00")),
+        Incoming("loyalty.orders", 5, 0, order("o-2", "bob", "50.00")),
+        Incoming("loyalty.customers", 3, 0, registered("r-c", "carol")),
+    ])
+    catch_up(store, BalanceProjection())
+    fresh = Ledger(store)
+    assert fresh.hold_pending({3}) == 1  # alice; carol has nothing pending, bob is elsewhere
+    assert set(fresh.members) == {"alice"}
+    assert fresh.hold_pending(set()) == 0
