@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 
+from engine.contract import COMMANDS_TOPIC
 from engine.store.app import LoyaltyStore
 
 
@@ -24,7 +26,20 @@ def pending(store: LoyaltyStore, limit: int = 5000) -> list[OutboxMessage]:
         "SELECT id, topic, msg_key, payload FROM outbox WHERE sent = 0 ORDER BY id LIMIT ?",
         (limit,),
     )
-    return [_message(r) for r in rows]
+    return sorted((_message(r) for r in rows), key=_send_order)
+
+
+def _send_order(message: OutboxMessage) -> tuple[int, float, str]:
+    """Dead letters first, then commands by engine time: a referrer applies commands from one
+    partition in the order they were sent, and its guards (10 rewards per 30 days) count in
+    engine time, so commands are sent in the order they were issued, not by id."""
+    if message.topic != COMMANDS_TOPIC:
+        return (0, 0.0, message.id)
+    try:
+        at = datetime.fromisoformat(orjson.loads(message.value)["occurred_at"])
+        return (1, at.timestamp(), message.id)
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return (1, 0.0, message.id)
 
 
 def mark_sent(store: LoyaltyStore, ids: list[str]) -> None:
