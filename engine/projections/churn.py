@@ -99,9 +99,12 @@ class ChurnProjection:
     def _regrade(self, store: LoyaltyStore, cursor: Any, now: datetime,
                  skip: set[str]) -> list[member_events.OutboxRow]:
         """Grade again the rows whose grade the passing of time has changed."""
+        # No ORDER BY: SQLite would then scan the whole table in key order instead of using
+        # the churn_regrade index, on every page; the few rows due are sorted here.
         store.sql.execute(cursor, "SELECT member_id, grade, stats_json FROM churn "
-                          "WHERE regrade_at < ? ORDER BY member_id", (_text(now),))
-        due = [dict(r) for r in cursor.fetchall() if r["member_id"] not in skip]
+                          "WHERE regrade_at < ?", (_text(now),))
+        due = sorted((dict(r) for r in cursor.fetchall() if r["member_id"] not in skip),
+                     key=lambda r: r["member_id"])
         rows, notices = [], []
         for old in due:
             state = orjson.loads(old["stats_json"])
