@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from engine.projections.records import Decoder, Record, read
 from engine.store.app import LoyaltyStore
 
 PAGE = 2000
@@ -21,8 +22,8 @@ META_FIELDS = ("originator_id", "originator_version", "originator_topic", "times
 class Projection(Protocol):
     name: str
 
-    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
-        """Fold the decoded domain events of one page into rows, through ``cursor``."""
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
+        """Fold the records of one page of the log into rows, through ``cursor``."""
 
     def reset(self, store: LoyaltyStore, cursor: Any) -> None:
         """Drop every row of the read model."""
@@ -65,14 +66,14 @@ def catch_up_many(
     decoded once, and every projection behind it folds its part of the page, all rows and
     positions in ONE transaction. Returns how many events it read."""
     done = 0
+    decoder = Decoder(store.app.mapper)
     positions = {p.name: position_of(store, p.name) for p in projections}
     while positions:
         start = min(positions.values())
-        notifications = store.notifications(start, page)
-        if not notifications:
+        events = read(store, decoder, start, page)
+        if not events:
             return done
-        ids = [n.id for n in notifications]
-        events = [store.decode(n) for n in notifications]
+        ids = [e.id for e in events]
         last = ids[-1]
         try:
             with store.sql.transaction() as cur:
@@ -95,9 +96,9 @@ def catch_up_many(
             positions = {p.name: position_of(store, p.name) for p in projections}
             continue
         positions = {name: max(position, last) for name, position in positions.items()}
-        done += len(notifications)
+        done += len(events)
         if progress is not None:
-            progress(len(notifications))
+            progress(len(events))
     return done
 
 
