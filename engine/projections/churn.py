@@ -24,7 +24,14 @@ from engine.aggregates.program import ProgramCatalog
 from engine.program.load import parse_program
 from engine.program.model import Program, ProgramBook
 from engine.projections import member_events
-from engine.projections.churn_fold import GRADES, fold_stats, grade, recency, spell
+from engine.projections.churn_fold import (
+    GRADES,
+    fold_stats,
+    grade,
+    moves_stats,
+    recency,
+    spell,
+)
 from engine.projections.records import Record
 from engine.projections.support import (
     advance_engine_time,
@@ -60,7 +67,9 @@ class ChurnProjection:
     def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
         versions = orjson.loads(read_meta(store, self.name, PROGRAMS, cursor) or "[]")
         book = self._book(versions)
-        keys = {e.key for e in events if e.member}
+        # Only members whose statistics move are read and written again; the grade of any
+        # other changes with time alone, and _regrade finds those that did.
+        keys = {e.key for e in events if e.member and moves_stats(e.name, e.fields)}
         before = {r["member_id"]: r for r in select_in(
             store, cursor, "SELECT member_id, grade, stats_json FROM churn "
             "WHERE member_id IN ({keys})", keys)}
@@ -74,7 +83,7 @@ class ChurnProjection:
                                  "effective_from": fields["effective_from"]})
                 book, published = self._book(versions), True
                 continue
-            if not event.member:
+            if not event.member or not moves_stats(event.name, event.fields):
                 continue
             key = event.key
             state, ended = fold_stats(stats.get(key), event.name, event.timestamp,
