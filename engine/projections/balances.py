@@ -18,8 +18,8 @@ import orjson
 from engine.aggregates.member import Member, member_id
 from engine.projections import member_events
 from engine.projections.balance_fold import fold
-from engine.projections.records import Record
 from engine.projections.lots_fold import ACTIVE, fold_lots, lots_touched
+from engine.projections.records import Record
 from engine.projections.support import (
     ENGINE_TIME,
     drop_meta,

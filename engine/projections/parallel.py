@@ -98,5 +98,5 @@ def _group(settings: Any, group: list[Projection], page: int, messages: Any,
             own.close()
         messages.put(("done", read))
     except BaseException as exc:  # noqa: BLE001  (reported to the parent, which raises)
-        messages.put(("failed", f"{', '.join(p.name for p in group)}: "
-                                f"{type(exc).__name__}: {exc}"))
+        names = ", ".join(p.name for p in group)
+        messages.put(("failed", f"{names}: {type(exc).__name__}: {exc}"))

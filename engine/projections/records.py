@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Mapper, Notification
@@ -72,8 +73,6 @@ class Decoder:
         return self._slow(id, key, version, topic, state)
 
     def _slow(self, id: int, key: str, version: int, topic: str, state: bytes) -> Record:
-        from uuid import UUID
-
         event = self.mapper.to_domain_event(Notification(
             id=id, originator_id=UUID(key), originator_version=version, topic=topic,
             state=state))
@@ -92,7 +91,7 @@ def raw_page(store: LoyaltyStore, after: int,
     SQLite straight from the events table (the library's own select, without its objects);
     on PostgreSQL through the library's recorder."""
     if store.sql.is_postgres:
-        return [(n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
+        return [(n.id, _hex(n.originator_id), n.originator_version, n.topic, n.state)
                 for n in store.notifications(after, limit)]
     table = store.app.recorder.events_table_name  # type: ignore[attr-defined]
     with store.sql.lock:
@@ -102,3 +101,7 @@ def raw_page(store: LoyaltyStore, after: int,
             "SELECT rowid, replace(originator_id, '-', ''), originator_version, topic, state "
             f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
         return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from engine.demo.generate import DEFAULT_START, generate
 from engine.projections import parallel
 from engine.projections.member_view import balance_as_of, balance_view
