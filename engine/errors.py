@@ -53,3 +53,7 @@ class StoreUnavailable(LoyaltyError):
 
 class BrokerUnavailable(LoyaltyError):
     """The Kafka broker cannot be reached."""
+
+
+class ReplayFailed(LoyaltyError):
+    """A process rebuilding read models failed; the message says which and why."""

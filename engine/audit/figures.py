@@ -17,11 +17,7 @@ from typing import Any
 
 from engine.program.model import ProgramBook
 from engine.projections.balance_fold import fold
-from engine.projections.churn_fold import fold_stats, grade
-
-# The events the churn statistics change on (the others leave them as they are).
-CHURN_EVENTS = frozenset({"Enrolled", "OrderPlaced", "OrderRefunded", "QualifyingPointsLapsed"})
-QUALIFYING_EVENTS = frozenset({"PointsEarned", "PointsReversed"})
+from engine.projections.churn_fold import fold_stats, grade, moves_stats
 
 
 @dataclass
@@ -86,7 +82,7 @@ class FigureFold:
             elif name == "PointsExpired":
                 figures.expired += fields["points"]
         self.rows[key] = fold(self.rows.get(key), name, at, fields)
-        if name in CHURN_EVENTS or (name in QUALIFYING_EVENTS and fields.get("qualifying")):
+        if moves_stats(name, fields):
             self.stats[key] = fold_stats(self.stats.get(key), name, at, fields,
                                          self.programs.in_force_at(at))[0]
 

@@ -97,16 +97,21 @@ def verify(
     started = time.perf_counter()
     report = VerifyReport()
     with Snapshot(store) as snapshot:
-        if customer_id is None:
-            ids = snapshot.originators()
-            total = snapshot.count_events()
-        else:
-            ids = sorted({member_id(customer_id).hex, CATALOG_ID.hex})
-            total = 0
-        if on_total is not None:
-            on_total(total)
+        total = snapshot.count_events() if customer_id is None else 0
         if jobs is None:
             jobs = (os.cpu_count() or 1) if total >= PARALLEL_FROM else 1
+        last: dict[str, int] | None = None
+        if customer_id is not None:
+            ids = sorted({member_id(customer_id).hex, CATALOG_ID.hex})
+        elif jobs > 1:
+            # The workers need every originator's last version anyway; its keys are the
+            # originators (the same three tables), so they are not scanned twice.
+            last = snapshot.last_versions()
+            ids = sorted(last)
+        else:
+            ids = snapshot.originators()
+        if on_total is not None:
+            on_total(total)
         context = _Context(snapshot.programs(), Codec(store.app.mapper),
                            only_present=customer_id is not None, settings=store.settings,
                            table=snapshot.table)
@@ -117,7 +122,8 @@ def verify(
         else:
             # Workers read their pages themselves, on later snapshots, cut back to what this
             # one holds: no page crosses a pipe, and reading runs in parallel too.
-            context.last, context.empty = snapshot.last_versions(), snapshot.empty_sources()
+            context.last = last if last is not None else snapshot.last_versions()
+            context.empty = snapshot.empty_sources()
             checked = _in_workers(context, ids, page_members, jobs)
         for results in checked:
             done = 0

@@ -19,6 +19,7 @@ from engine.aggregates.member import Member, member_id
 from engine.projections import member_events
 from engine.projections.balance_fold import fold
 from engine.projections.lots_fold import ACTIVE, fold_lots, lots_touched
+from engine.projections.records import Record
 from engine.projections.support import (
     ENGINE_TIME,
     drop_meta,
@@ -62,9 +63,8 @@ def _is_member_class(qualname: str) -> bool:
 class BalanceProjection:
     name = "balances"
 
-    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
-        page = [(e, type(e).__name__, e.originator_id.hex, e.__dict__) if is_member_event(e)
-                else (e, "", "", {}) for e in events]
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
+        page = [(e, e.name, e.key, e.fields) if e.member else (e, "", "", {}) for e in events]
         rows = load_rows(store, cursor, {key for _, kind, key, _ in page if kind})
         lots = _load_lots(store, cursor, page)
         stored = read_meta(store, self.name, ENGINE_TIME, cursor)

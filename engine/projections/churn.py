@@ -24,8 +24,15 @@ from engine.aggregates.program import ProgramCatalog
 from engine.program.load import parse_program
 from engine.program.model import Program, ProgramBook
 from engine.projections import member_events
-from engine.projections.balances import is_member_event
-from engine.projections.churn_fold import GRADES, fold_stats, grade, recency, spell
+from engine.projections.churn_fold import (
+    GRADES,
+    fold_stats,
+    grade,
+    moves_stats,
+    recency,
+    spell,
+)
+from engine.projections.records import Record
 from engine.projections.support import (
     advance_engine_time,
     drop_meta,
@@ -57,10 +64,12 @@ class ChurnProjection:
     def __init__(self) -> None:
         self._parsed: dict[tuple[int, str, str], Program] = {}
 
-    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
         versions = orjson.loads(read_meta(store, self.name, PROGRAMS, cursor) or "[]")
         book = self._book(versions)
-        keys = {e.originator_id.hex for e in events if is_member_event(e)}
+        # Only members whose statistics move are read and written again; the grade of any
+        # other changes with time alone, and _regrade finds those that did.
+        keys = {e.key for e in events if e.member and moves_stats(e.name, e.fields)}
         before = {r["member_id"]: r for r in select_in(
             store, cursor, "SELECT member_id, grade, stats_json FROM churn "
             "WHERE member_id IN ({keys})", keys)}
@@ -68,16 +77,17 @@ class ChurnProjection:
         notices: list[member_events.OutboxRow] = []
         published = False
         for event in events:
-            if type(event).__qualname__ == VERSION_PUBLISHED:
-                versions.append({"version": event.version, "text": event.text,
-                                 "effective_from": event.effective_from})
+            if event.qualname == VERSION_PUBLISHED:
+                fields = event.fields
+                versions.append({"version": fields["version"], "text": fields["text"],
+                                 "effective_from": fields["effective_from"]})
                 book, published = self._book(versions), True
                 continue
-            if not is_member_event(event):
+            if not event.member or not moves_stats(event.name, event.fields):
                 continue
-            key = event.originator_id.hex
-            state, ended = fold_stats(stats.get(key), type(event).__name__, event.timestamp,
-                                      event.__dict__, book.in_force_at(event.timestamp))
+            key = event.key
+            state, ended = fold_stats(stats.get(key), event.name, event.timestamp,
+                                      event.fields, book.in_force_at(event.timestamp))
             if state is None:
                 continue
             stats[key] = state
@@ -99,9 +109,12 @@ class ChurnProjection:
     def _regrade(self, store: LoyaltyStore, cursor: Any, now: datetime,
                  skip: set[str]) -> list[member_events.OutboxRow]:
         """Grade again the rows whose grade the passing of time has changed."""
+        # No ORDER BY: SQLite would then scan the whole table in key order instead of using
+        # the churn_regrade index, on every page; the few rows due are sorted here.
         store.sql.execute(cursor, "SELECT member_id, grade, stats_json FROM churn "
-                          "WHERE regrade_at < ? ORDER BY member_id", (_text(now),))
-        due = [dict(r) for r in cursor.fetchall() if r["member_id"] not in skip]
+                          "WHERE regrade_at < ?", (_text(now),))
+        due = sorted((dict(r) for r in cursor.fetchall() if r["member_id"] not in skip),
+                     key=lambda r: r["member_id"])
         rows, notices = [], []
         for old in due:
             state = orjson.loads(old["stats_json"])

@@ -40,6 +40,17 @@ def new_stats(customer_id: str, enrolled_at: datetime, program: Program) -> dict
     }
 
 
+STATS_EVENTS = frozenset({"Enrolled", "OrderPlaced", "OrderRefunded", "QualifyingPointsLapsed"})
+QUALIFYING_EVENTS = frozenset({"PointsEarned", "PointsReversed"})
+
+
+def moves_stats(event_type: str, fields: dict[str, Any]) -> bool:
+    """Whether ``fold_stats`` changes anything on this event; on any other, a member's
+    statistics, and so its grade at every time, stay as they are."""
+    return event_type in STATS_EVENTS or (event_type in QUALIFYING_EVENTS
+                                          and bool(fields.get("qualifying")))
+
+
 def fold_stats(stats: dict[str, Any] | None, event_type: str, timestamp: datetime,
                fields: dict[str, Any], program: Program) -> tuple[dict[str, Any] | None,
                                                                    dict[str, Any] | None]:

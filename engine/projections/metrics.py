@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from engine.program.model import Program
-from engine.projections.balances import is_member_event
 from engine.projections.metrics_fold import (
     MEMBER_COUNTERS,
     MONTH_COUNTERS,
@@ -18,6 +17,7 @@ from engine.projections.metrics_fold import (
     liability_delta,
     point_value,
 )
+from engine.projections.records import Record
 from engine.projections.support import advance_engine_time, drop_meta, execute_many
 from engine.store.app import LoyaltyStore
 
@@ -47,13 +47,13 @@ WHERE m.month >= ? AND m.month <= ? AND m.activity > 0 {group_by}
 class MetricsProjection:
     name = "metrics"
 
-    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
         months: Months = {}
         members: MemberMonths = {}
         for event in events:
-            if is_member_event(event):
-                fold_metrics(months, members, event.originator_id.hex, type(event).__name__,
-                             event.timestamp, event.__dict__)
+            if event.member:
+                fold_metrics(months, members, event.key, event.name, event.timestamp,
+                             event.fields)
         execute_many(store, cursor, ADD_MONTH, [
             (month, *(row[c] for c in MONTH_COUNTERS)) for month, row in sorted(months.items())])
         execute_many(store, cursor, ADD_MEMBER_MONTH, [

@@ -29,39 +29,40 @@ MemberMonths = dict[tuple[str, str], dict[str, int]]
 
 def fold_metrics(months: Months, members: MemberMonths, member: str, event_type: str,
                  timestamp: datetime, fields: Mapping[str, Any]) -> None:
-    """Add one event of ``member`` to the monthly counters (changed in place)."""
+    """Add one event of ``member`` to the monthly counters (changed in place); a month's or
+    a member-month's row appears with its first counter."""
     month = month_of(timestamp)
-    add = _adder(months, month, MONTH_COUNTERS)
-    mine = _adder(members, (month, member), MEMBER_COUNTERS)
+    mine = (month, member)
     if event_type == "Enrolled":
-        add("enrolled")
+        _count(months, month, MONTH_COUNTERS, "enrolled")
     elif event_type == "OrderPlaced":
-        add("orders")
-        add("revenue_minor", to_minor(fields["total"]))
-        mine("orders")
+        _count(months, month, MONTH_COUNTERS, "orders")
+        _count(months, month, MONTH_COUNTERS, "revenue_minor", to_minor(fields["total"]))
+        _count(members, mine, MEMBER_COUNTERS, "orders")
     elif event_type == "OrderRefunded":
-        add("refunds")
-        add("refunded_minor", to_minor(fields["amount"]))
+        _count(months, month, MONTH_COUNTERS, "refunds")
+        _count(months, month, MONTH_COUNTERS, "refunded_minor", to_minor(fields["amount"]))
     elif event_type == "PointsEarned":
-        add("points_issued", fields["points"])
+        _count(months, month, MONTH_COUNTERS, "points_issued", fields["points"])
     elif event_type == "PointsRedeemed":
-        add("points_redeemed", fields["points"])
-        add("redemptions")
+        _count(months, month, MONTH_COUNTERS, "points_redeemed", fields["points"])
+        _count(months, month, MONTH_COUNTERS, "redemptions")
     elif event_type == "PointsReversed":
-        add("points_reversed", fields["pending"] + fields["active"])
+        _count(months, month, MONTH_COUNTERS, "points_reversed", fields["pending"] + fields["active"])
     elif event_type == "PointsExpired":
-        add("points_expired", fields["points"])
+        _count(months, month, MONTH_COUNTERS, "points_expired", fields["points"])
     elif event_type == "SurveyAnswered":
         score = fields["score"]
-        add("promoters" if score >= 9 else "detractors" if score <= 6 else "passives")
+        _count(months, month, MONTH_COUNTERS,
+               "promoters" if score >= 9 else "detractors" if score <= 6 else "passives")
     engagement = _engagement(event_type, fields)
     if engagement is not None:
-        add(engagement)
-        mine(engagement)
+        _count(months, month, MONTH_COUNTERS, engagement)
+        _count(members, mine, MEMBER_COUNTERS, engagement)
     if (event_type in ACTIVITY_EVENTS or (event_type == "PointsEarned"
                                           and fields.get("rule") in ACTIVITY_RULES)
             or (event_type == "ReferralRefused" and fields.get("stage") == "link")):
-        mine("activity")
+        _count(members, mine, MEMBER_COUNTERS, "activity")
 
 
 def _engagement(event_type: str, fields: Mapping[str, Any]) -> str | None:
@@ -75,13 +76,12 @@ def _engagement(event_type: str, fields: Mapping[str, Any]) -> str | None:
     return {"review": "reviews", "share": "shares"}.get(rule or "")
 
 
-def _adder(table: dict[Any, dict[str, int]], key: Any, names: tuple[str, ...]) -> Any:
-    def add(name: str, amount: int = 1) -> None:
-        row = table.get(key)
-        if row is None:
-            row = table[key] = dict.fromkeys(names, 0)
-        row[name] += amount
-    return add
+def _count(table: dict[Any, dict[str, int]], key: Any, names: tuple[str, ...], name: str,
+           amount: int = 1) -> None:
+    row = table.get(key)
+    if row is None:
+        row = table[key] = dict.fromkeys(names, 0)
+    row[name] += amount
 
 
 def point_value(program: Program) -> Decimal | None:

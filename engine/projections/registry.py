@@ -7,12 +7,14 @@ never serves rows folded by older code.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 
 from engine.errors import ConfigurationError
 from engine.projections.balances import BalanceProjection
 from engine.projections.churn import ChurnProjection
 from engine.projections.metrics import MetricsProjection
+from engine.projections.parallel import catch_up_split
 from engine.projections.runner import Projection, catch_up_many
 from engine.projections.support import write_meta
 from engine.projections.tiers import TierProjection
@@ -69,7 +71,16 @@ def replay(store: LoyaltyStore, selected: Sequence[str] | None = None,
     the events read."""
     chosen = named(selected)
     reset(store, chosen)
-    return catch_up_many(store, chosen, page=REPLAY_PAGE, progress=progress)
+    # The fold allocates millions of short-lived objects that reference counting frees; the
+    # collector's passes over the growing heap cost 15% of the CPU on the ingest path
+    # (docs/perf/ingest-profile.md). Forked replay processes inherit this.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return catch_up_split(store, chosen, page=REPLAY_PAGE, progress=progress)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _upgrade(store: LoyaltyStore, chosen: Sequence[Projection]) -> None:

@@ -11,18 +11,25 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from engine.projections.page_writes import PageWrites
+from engine.projections.records import Decoder, Record, read
 from engine.store.app import LoyaltyStore
 
 PAGE = 2000
 
 META_FIELDS = ("originator_id", "originator_version", "originator_topic", "timestamp")
+MOVE_POSITION = (
+    "INSERT INTO projection_positions (name, notification_id) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET notification_id = excluded.notification_id "
+    "WHERE projection_positions.notification_id = ? RETURNING notification_id"
+)
 
 
 class Projection(Protocol):
     name: str
 
-    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
-        """Fold the decoded domain events of one page into rows, through ``cursor``."""
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
+        """Fold the records of one page of the log into rows, through ``cursor``."""
 
     def reset(self, store: LoyaltyStore, cursor: Any) -> None:
         """Drop every row of the read model."""
@@ -62,42 +69,42 @@ def catch_up_many(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Like ``catch_up`` for several projections at once: each page of the log is read and
-    decoded once, and every projection behind it folds its part of the page, all rows and
-    positions in ONE transaction. Returns how many events it read."""
+    decoded once, and every projection behind it folds its part of the page; then all rows
+    and positions are written in ONE transaction (see ``page_writes``). Returns how many
+    events it read."""
     done = 0
+    decoder = Decoder(store.app.mapper)
     positions = {p.name: position_of(store, p.name) for p in projections}
     while positions:
         start = min(positions.values())
-        notifications = store.notifications(start, page)
-        if not notifications:
+        events = read(store, decoder, start, page)
+        if not events:
             return done
-        ids = [n.id for n in notifications]
-        events = [store.decode(n) for n in notifications]
+        ids = [e.id for e in events]
         last = ids[-1]
+        behind = [p for p in projections if positions[p.name] < last]
         try:
-            with store.sql.transaction() as cur:
-                for projection in projections:
+            # Fold outside the write transaction, holding the session (one connection: no
+            # other thread may write between these reads and the position check).
+            with store.sql.reader() as reader:
+                writes = PageWrites(reader)
+                for projection in behind:
                     position = positions[projection.name]
-                    if position >= last:
-                        continue
-                    store.sql.execute(
-                        cur,
-                        "INSERT INTO projection_positions (name, notification_id) VALUES (?, ?) "
-                        "ON CONFLICT (name) DO UPDATE SET "
-                        "notification_id = excluded.notification_id "
-                        "WHERE projection_positions.notification_id = ? RETURNING notification_id",
-                        (projection.name, last, position),
-                    )
-                    if cur.fetchone() is None:
-                        raise _Moved
-                    projection.apply_page(store, cur, events[bisect_right(ids, position):])
+                    projection.apply_page(store, writes, events[bisect_right(ids, position):])
+                with store.sql.transaction() as cur:
+                    for projection in behind:
+                        store.sql.execute(cur, MOVE_POSITION,
+                                          (projection.name, last, positions[projection.name]))
+                        if cur.fetchone() is None:
+                            raise _Moved
+                    writes.apply(cur)
         except _Moved:
             positions = {p.name: position_of(store, p.name) for p in projections}
             continue
         positions = {name: max(position, last) for name, position in positions.items()}
-        done += len(notifications)
+        done += len(events)
         if progress is not None:
-            progress(len(notifications))
+            progress(len(events))
     return done
 
 

@@ -20,6 +20,8 @@ CENT = Decimal("0.01")
 MINOR = Decimal(10_000)  # money is kept in 1/10000 of the currency unit (the contract's scale)
 IN_CHUNK = 500
 ENGINE_TIME = "engine_time"
+TEXT_CACHE = 1 << 18
+_TEXTS: dict[datetime, str] = {}  # datetime -> fixed-width UTC text, see _utc_text
 
 
 def ts(value: datetime | str | None) -> str | None:
@@ -27,17 +29,41 @@ def ts(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if value.endswith("+00:00") and value[10:11] == "T" and value[16:17] == ":":
+            if len(value) == 32 and value[19] == ".":
+                return value  # already the fixed-width form
+            if len(value) == 25:
+                return value[:19] + ".000000+00:00"  # isoformat without microseconds
         value = datetime.fromisoformat(value)
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
+    return _utc_text(value)
+
+
+def utc_time(text: str) -> datetime:
+    """The datetime of an ISO time text (a stored event's time); its fixed-width text is
+    remembered, so that ``ts`` of it costs a lookup."""
+    value = datetime.fromisoformat(text)
+    fixed = ts(text)
+    if len(_TEXTS) >= TEXT_CACHE:
+        _TEXTS.clear()
+    _TEXTS[value] = fixed  # type: ignore[assignment]
+    return value
+
+
+def _utc_text(value: datetime) -> str:
+    # isoformat of an aware datetime is slow, and the read side formats the same few times
+    # over and over (every event of a fact shares its time): a bounded cache.
+    text = _TEXTS.get(value)
+    if text is None:
+        if len(_TEXTS) >= TEXT_CACHE:
+            _TEXTS.clear()
+        utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+        text = _TEXTS[value] = utc.isoformat(timespec="microseconds")
+    return text
 
 
 def month_of(at: datetime) -> str:
     """The calendar month (UTC) of a time, as ``YYYY-MM``."""
-    if at.tzinfo is not UTC:
-        at = at.astimezone(UTC)
-    return f"{at.year:04d}-{at.month:02d}"
+    return _utc_text(at)[:7]
 
 
 def to_minor(amount: str | Decimal) -> int:

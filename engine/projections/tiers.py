@@ -9,7 +9,7 @@ from typing import Any
 from engine.program.model import Program
 from engine.projections import member_events
 from engine.projections.balance_fold import LOWEST_TIER
-from engine.projections.balances import is_member_event
+from engine.projections.records import Record
 from engine.projections.support import (
     advance_engine_time,
     drop_meta,
@@ -37,16 +37,15 @@ ADD_FLOWS = (
 class TierProjection:
     name = "tiers"
 
-    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Any]) -> None:
-        page = [e for e in events if is_member_event(e)
-                and type(e).__name__ in ("Enrolled", "TierChanged")]
-        changed = {e.originator_id.hex for e in page if type(e).__name__ == "TierChanged"}
+    def apply_page(self, store: LoyaltyStore, cursor: Any, events: list[Record]) -> None:
+        page = [e for e in events if e.member and e.name in ("Enrolled", "TierChanged")]
+        changed = {e.key for e in page if e.name == "TierChanged"}
         members = {r["member_id"]: dict(r) for r in select_in(
             store, cursor, "SELECT * FROM tier_members WHERE member_id IN ({keys})", changed)}
         flows: Flows = {}
         notices = []
         for event in page:
-            kind, key, fields = type(event).__name__, event.originator_id.hex, event.__dict__
+            kind, key, fields = event.name, event.key, event.fields
             fold_flows(flows, kind, event.timestamp, fields)
             if kind == "Enrolled":
                 members[key] = {"member_id": key, "customer_id": fields["customer_id"],
@@ -55,7 +54,7 @@ class TierProjection:
             member = members[key]
             member["tier"], member["since"] = fields["to_tier"], ts(event.timestamp)
             notices.append(member_events.tier_changed(
-                member["customer_id"], event.originator_version, event.timestamp, fields))
+                member["customer_id"], event.version, event.timestamp, fields))
         execute_many(store, cursor, UPSERT_MEMBER, [
             (m["member_id"], m["customer_id"], m["tier"], m["since"])
             for _, m in sorted(members.items())])

@@ -50,6 +50,17 @@ class SqlSession:
         raise NotImplementedError
 
     @contextmanager
+    def reader(self) -> Iterator[Any]:
+        """A cursor for reads outside any transaction (each statement sees the latest
+        commit), the session held meanwhile; rows as ``transaction()``'s cursor gives them."""
+        with self.lock:
+            cursor = self.conn.cursor()  # type: ignore[attr-defined]
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
+    @contextmanager
     def schema_lock(self) -> Iterator[None]:
         """Held while creating tables (SQLite serialises DDL by itself)."""
         yield

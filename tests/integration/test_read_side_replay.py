@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from engine.demo.generate import DEFAULT_START, generate
+from engine.projections import parallel
 from engine.projections.member_view import balance_as_of, balance_view
 from engine.projections.registry import catch_up_all, replay
 from engine.projections.support import engine_time
@@ -38,7 +38,7 @@ def _offsets(store: LoyaltyStore):
     return Counter({key.split("#")[0]: offset for key, offset in store.positions().items()})
 
 
-def test_replay_rebuilds_every_read_model_identically(store):
+def test_replay_rebuilds_every_read_model_identically(store, monkeypatch):
     build(store)
     counts = store.event_counts()
     assert store.max_notification_id() > 5000
@@ -59,6 +59,16 @@ def test_replay_rebuilds_every_read_model_identically(store):
     # one projection alone, in pages of another size, comes back the same too
     replay(store, ["churn", "balances"])
     assert snapshot(store) == incremental
+    # and so does a replay in one process per group of read models, as on a long history
+    spawned = []
+    in_processes = parallel._in_processes
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "_in_processes",
+                        lambda *args: spawned.append(len(args[1])) or in_processes(*args))
+    assert replay(store) == store.max_notification_id()
+    assert spawned == [2]
+    assert snapshot(store) == incremental
+    assert store.sql.query("SELECT id, payload FROM outbox ORDER BY id") == announced
 
 
 def test_views_agree_with_the_aggregates_and_the_books_balance(store):
