@@ -14,7 +14,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,19 +94,22 @@ class Ledger:
         self._catalog_checked = time.monotonic()
         self._reload_requested = False
         self.swept_to: datetime | None = None
-        self._sweep_until: datetime | None = None
+        self._held: Mapping[str, Sequence[tuple[datetime, str]]] = {}
+        self._owed: dict[str, datetime] = {}  # members a sweep took only part of the way
         self.epochs = store.position_epochs()
 
     def request_reload(self) -> None:
         """Ask for a reload before the next batch (safe to call from another task)."""
         self._reload_requested = True
 
-    def handle(self, messages: Sequence[Incoming], sweep_until: datetime | None = None
+    def handle(self, messages: Sequence[Incoming],
+               held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
                ) -> BatchOutcome:
         """Apply a batch exactly once; returns what happened. Never raises for bad input.
-        The members in memory are swept no further than ``sweep_until`` (the earliest fact
-        still waiting to be applied, when the caller holds some back)."""
-        self._sweep_until = sweep_until
+        ``held``: per member, the (time, source id) of the facts and commands the caller still
+        holds back; a sweep takes the member no further than the earliest it has not seen, so
+        that one is not applied late, and finishes the sweep once it is applied."""
+        self._held = held or {}
         if self._reload_requested:
             self._reload_requested = False
             self.reload()
@@ -184,6 +187,7 @@ class Ledger:
 
     def reload(self) -> None:
         self.members.clear()
+        self._owed.clear()
         self.positions = self.store.positions()
         self.programs = program_book(self.store)
         self._catalog_version = catalog_version(self.store)
@@ -234,11 +238,11 @@ class Ledger:
                 self.members.clear()
                 self._dead_letter(batch, message, f"engine error: {type(exc).__name__}")
         now = batch.outcome.last_event_time
-        if now is not None and self._sweep_until is not None and now > self._sweep_until:
-            now = self._sweep_until
         sweeping = now is not None and (self.swept_to is None or now - self.swept_to >= SWEEP_EVERY)
         if sweeping:
             self._sweep(batch, now)
+        elif self._owed:
+            self._sweep(batch, None)
         try:
             self.store.save(batch.members.values(), batch.side)
         except Exception:
@@ -252,22 +256,44 @@ class Ledger:
             self.swept_to = now
         return batch.outcome
 
-    def _sweep(self, batch: _Batch, now: datetime) -> None:
-        """Advance every member in memory with something due by engine time ``now``."""
-        for customer_id, member in list({**self.members, **batch.members}.items()):
-            due = member.next_due()
-            if due is None or due > now:
+    def _sweep(self, batch: _Batch, now: datetime | None) -> None:
+        """Advance every member in memory with something due by engine time ``now`` (with
+        ``now`` None: only those an earlier sweep took part of the way)."""
+        if now is None:
+            targets = {c: batch.members.get(c) or self.members.get(c) for c in self._owed}
+        else:
+            targets = {**self.members, **batch.members}
+        for customer_id, member in targets.items():
+            goal = now or self._owed.get(customer_id)
+            due = member.next_due() if member is not None else None
+            if goal is None or member is None or due is None or due > goal:
+                self._owed.pop(customer_id, None)
+                continue
+            at = self._not_past_held(customer_id, member, goal)
+            if at < goal:
+                self._owed[customer_id] = goal
+            else:
+                self._owed.pop(customer_id, None)
+            if due > at:
                 continue
             before = member.version
-            self._emit(batch, member.advance(now, self.programs))
+            self._emit(batch, member.advance(at, self.programs))
             batch.members[customer_id] = member
             if member.version == before:
                 continue
             batch.side.source_facts.append((
-                f"sweep:{member.id.hex}:{now.isoformat()}:{before + 1}", "sweep", "engine", 0, 0,
-                now.isoformat(), customer_id, member.id.hex, before + 1, member.version,
-                orjson.dumps({"now": now.isoformat()}).decode(),
+                f"sweep:{member.id.hex}:{at.isoformat()}:{before + 1}", "sweep", "engine", 0, 0,
+                at.isoformat(), customer_id, member.id.hex, before + 1, member.version,
+                orjson.dumps({"now": at.isoformat()}).decode(),
             ))
+
+    def _not_past_held(self, customer_id: str, member: Member, goal: datetime) -> datetime:
+        """``goal``, or the time of the member's earliest held-back fact it has not seen."""
+        at = goal
+        for when, source_id in self._held.get(customer_id, ()):
+            if when < at and source_id not in member.seen:
+                at = when
+        return at
 
     def _apply_one(self, message: Incoming, batch: _Batch) -> None:
         if message.topic == COMMANDS_TOPIC:

@@ -140,10 +140,10 @@ class Ingest:
             released = self.sequencer.release(self.feed.caught_up, BATCH_SIZE)
             if not released:
                 return 0
-            waiting = self.sequencer.earliest()
-            until = datetime.fromtimestamp(waiting, UTC) if waiting is not None else None
+            held = {who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
+                    for who, items in self.sequencer.held_back().items()}
             started = time.perf_counter()
-            outcome = await handle_until_stored(self.ledger, released, self.health, until)
+            outcome = await handle_until_stored(self.ledger, released, self.health, held)
             self.stats.add(len(released), outcome, time.perf_counter() - started)
             return len(released)
 
@@ -200,12 +200,13 @@ class Ingest:
 
 
 async def handle_until_stored(ledger: Ledger, messages: list[Incoming], health: Health,
-                              sweep_until: datetime | None = None) -> BatchOutcome:
+                              held: dict[str, list[tuple[datetime, str]]] | None = None
+                              ) -> BatchOutcome:
     """Apply the batch, waiting out a store outage (with backoff) rather than dropping it."""
     attempt = 0
     while True:
         try:
-            outcome = await asyncio.to_thread(ledger.handle, messages, sweep_until)
+            outcome = await asyncio.to_thread(ledger.handle, messages, held)
         except Exception as exc:
             health.mark("store", False, type(exc).__name__)
             pause = min(MAX_PAUSE, 0.2 * 2**attempt)

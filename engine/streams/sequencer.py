@@ -85,6 +85,17 @@ class Sequencer:
         queue = self.queues.get(key)
         return len(queue) if queue is not None else 0
 
+    def held_back(self) -> dict[str, list[tuple[float, str]]]:
+        """Per member with records held, their times and source ids (event or command id)."""
+        out: dict[str, list[tuple[float, str]]] = {}
+        for queue in self.queues.values():
+            for held in queue:
+                if held.who is not None:
+                    decoded = held.message.decoded
+                    source_id = getattr(decoded, "event_id", None) or decoded.command_id
+                    out.setdefault(held.who, []).append((held.at, source_id))
+        return out
+
     def earliest(self) -> float | None:
         """The earliest event time still held (None when nothing with a time is)."""
         times = [h.at for q in self.queues.values() for h in q if h.at != NO_TIME]

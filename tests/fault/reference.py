@@ -103,8 +103,9 @@ def replay_sequenced(records: Sequence[Record], store_path: Path, chunk: int) ->
             released = sequencer.release(
                 lambda key, since: fetched[key] >= len(logs[key]) and poll > since, BATCH * 10)
             if released:
-                waiting = sequencer.earliest()
-                ledger.handle(released, datetime.fromtimestamp(waiting, UTC) if waiting else None)
+                ledger.handle(released, {
+                    who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
+                    for who, items in sequencer.held_back().items()})
                 sent = pending(store)
                 mark_sent(store, [m.id for m in sent])
                 for m in sent:

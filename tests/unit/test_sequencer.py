@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,3 +169,14 @@ def test_a_partition_never_polled_since_assignment_holds_the_others_back_however
     clock.now = 60.0
     assert seq.release(lambda key, since: None, 100) == []
     assert released_days(seq.release(lambda key, since: False, 100)) == [9]
+
+
+def test_what_is_held_back_is_told_per_member() -> None:
+    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq.add([record("loyalty.orders", 0, 7, "X"), record("loyalty.orders", 1, 3, "X"),
+             record("loyalty.orders", 2, 5, "Y")], 1)
+    seq.add([Incoming("loyalty.reviews", 0, 0, b"not json")], 1)
+    held = {who: sorted((datetime.fromtimestamp(at, UTC).day, source) for at, source in items)
+            for who, items in seq.held_back().items()}
+    assert held == {"X": [(3, "e-loyalty.orders-1"), (7, "e-loyalty.orders-0")],
+                    "Y": [(5, "e-loyalty.orders-2")]}
