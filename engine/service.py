@@ -92,15 +92,10 @@ class Ledger:
         self.programs = program_book(store)
         self._catalog_version = catalog_version(store)
         self._catalog_checked = time.monotonic()
-        self._reload_requested = False
         self.swept_to: datetime | None = None
         self._held: Mapping[str, Sequence[tuple[datetime, str]]] = {}
         self._owed: dict[str, datetime] = {}  # members a sweep took only part of the way
         self.epochs = store.position_epochs()
-
-    def request_reload(self) -> None:
-        """Ask for a reload before the next batch (safe to call from another task)."""
-        self._reload_requested = True
 
     def handle(self, messages: Sequence[Incoming],
                held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
@@ -110,9 +105,6 @@ class Ledger:
         holds back; a sweep takes the member no further than the earliest it has not seen, so
         that one is not applied late, and finishes the sweep once it is applied."""
         self._held = held or {}
-        if self._reload_requested:
-            self._reload_requested = False
-            self.reload()
         self._refresh_programs()
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:

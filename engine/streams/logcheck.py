@@ -13,26 +13,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import OffsetOutOfRangeError
 
 from engine.service import record_digest
+from engine.streams.feed import tp_of
 
 log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_MS = 3000
 
 
-def split_key(key: str) -> TopicPartition:
-    topic, _, partition = key.rpartition("#")
-    return TopicPartition(topic, int(partition))
-
-
 async def mismatched_logs(
     bootstrap: str, stored: dict[str, tuple[int, str | None]], keys: Iterable[str]
 ) -> dict[str, tuple[int, str]]:
     """``key -> (log end, reason)`` for each partition whose log no longer matches."""
-    wanted = {key: split_key(key) for key in keys if stored.get(key, (0, None))[0] > 0}
+    wanted = {key: tp_of(key) for key in keys if stored.get(key, (0, None))[0] > 0}
     if not wanted:
         return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,

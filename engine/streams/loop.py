@@ -43,6 +43,11 @@ READ_TOPICS = (*SOURCE_TOPICS, COMMANDS_TOPIC)
 _RANK = {topic: i for i, topic in enumerate(READ_TOPICS)}
 
 
+def topic_rank(topic: str) -> int:
+    """Which topic goes first when two records carry the same instant."""
+    return _RANK.get(topic, len(_RANK))
+
+
 def partition_keys(partitions: set[int]) -> set[str]:
     """The source and commands partitions that go with the owned membership partitions."""
     return {f"{topic}#{p}" for topic in READ_TOPICS for p in partitions
@@ -58,8 +63,7 @@ class Ingest:
         self.health = health
         self.after_batch = after_batch
         self.feed = Feed(settings.broker)
-        self.sequencer = Sequencer(lambda topic: _RANK.get(topic, len(_RANK)),
-                                   settings.max_idle)
+        self.sequencer = Sequencer(topic_rank, settings.max_idle)
         self.lock = asyncio.Lock()
         self.pending: set[int] | None = None
         self.cluster_id: str | None = None

@@ -81,10 +81,6 @@ class Sequencer:
                 if held.who is not None:
                     self._note(held.who, key, held.entry(key))
 
-    def held(self, key: str) -> int:
-        queue = self.queues.get(key)
-        return len(queue) if queue is not None else 0
-
     def held_back(self) -> dict[str, list[tuple[float, str]]]:
         """Per member with records held, their times and source ids (event or command id)."""
         out: dict[str, list[tuple[float, str]]] = {}
@@ -95,11 +91,6 @@ class Sequencer:
                     source_id = getattr(decoded, "event_id", None) or decoded.command_id
                     out.setdefault(held.who, []).append((held.at, source_id))
         return out
-
-    def earliest(self) -> float | None:
-        """The earliest event time still held (None when nothing with a time is)."""
-        times = [h.at for q in self.queues.values() for h in q if h.at != NO_TIME]
-        return min(times) if times else None
 
     def add(self, messages: Iterable[Incoming], polled: int) -> None:
         now = self._clock()

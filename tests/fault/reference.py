@@ -17,7 +17,7 @@ from engine.broker import DEFAULT_PARTITIONS
 from engine.config import Settings
 from engine.contract import COMMANDS_TOPIC
 from engine.service import Incoming, Ledger, read_value
-from engine.streams.loop import _RANK, READ_TOPICS
+from engine.streams.loop import READ_TOPICS, topic_rank
 from engine.streams.sequencer import Sequencer
 from engine.store import open_store
 from engine.store.outbox import mark_sent, pending
@@ -91,7 +91,7 @@ def replay_sequenced(records: Sequence[Record], store_path: Path, chunk: int) ->
         for r in records:
             m = offsets.incoming(r.topic, r.key, r.value or b"")
             logs[m.position_key].append(replace(m, decoded=read_value(m.topic, m.value)))
-        sequencer = Sequencer(lambda topic: _RANK.get(topic, 99), max_idle=3600)
+        sequencer = Sequencer(topic_rank, max_idle=3600)
         sequencer.track(f"{t}#{p}" for t in READ_TOPICS for p in range(DEFAULT_PARTITIONS))
         fetched: dict[str, int] = defaultdict(int)
         poll = 0

@@ -23,6 +23,10 @@ class Clock:
 RANK = {"loyalty.orders": 0, "loyalty.reviews": 1}.get
 
 
+def sequencer(clock: Clock | None = None, max_idle: float = 2.0) -> Sequencer:
+    return Sequencer(lambda t: RANK(t, 9), max_idle=max_idle, clock=clock or Clock())
+
+
 def record(topic: str, offset: int, day: int, customer: str = "c1") -> Incoming:
     value = message(f"e-{topic}-{offset}", "survey.answered", customer,
                     f"2025-01-{day:02d}T10:00:00+00:00", {"score": 5})
@@ -35,7 +39,7 @@ def released_days(out: list[Incoming]) -> list[int]:
 
 def test_records_wait_for_a_partition_that_may_still_hold_earlier_ones() -> None:
     clock = Clock()
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=clock)
+    seq = sequencer(clock)
     seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
     seq.add([record("loyalty.reviews", 0, 20)], polled=100)
     # The orders partition is empty and not known to be read to its end: wait.
@@ -50,7 +54,7 @@ def test_records_wait_for_a_partition_that_may_still_hold_earlier_ones() -> None
 
 
 def test_a_caught_up_partition_only_counts_for_records_fetched_before_that_poll() -> None:
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
     seq.add([record("loyalty.reviews", 0, 20)], polled=500)
     polls = {"loyalty.orders#0": 400}  # orders last polled before the review came
@@ -61,7 +65,7 @@ def test_a_caught_up_partition_only_counts_for_records_fetched_before_that_poll(
 
 def test_a_silent_partition_holds_the_others_back_only_for_max_idle() -> None:
     clock = Clock()
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=clock)
+    seq = sequencer(clock)
     seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
     seq.add([record("loyalty.reviews", 0, 20)], polled=1)
     assert seq.release(lambda key, since: False, 100) == []
@@ -70,7 +74,7 @@ def test_a_silent_partition_holds_the_others_back_only_for_max_idle() -> None:
 
 
 def test_unreadable_records_go_first_and_offsets_stay_in_order_within_a_partition() -> None:
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.track(["loyalty.orders#0"])
     bad = Incoming("loyalty.orders", 0, 1, b"not json")
     seq.add([record("loyalty.orders", 0, 9), bad, record("loyalty.orders", 2, 3)], polled=1)
@@ -92,7 +96,7 @@ def test_with_everything_fetched_a_member_sees_its_facts_in_time_order(
     for topic in logs:
         days = sorted(logs[topic])  # type: ignore[type-var]
         logs[topic] = [record(topic, i, d) for i, d in enumerate(days)]  # type: ignore[arg-type]
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=60.0, clock=Clock())
+    seq = sequencer(max_idle=60.0)
     seq.track(f"{t}#0" for t in logs)
     fetched = {t: 0 for t in logs}
     out: list[Incoming] = []
@@ -116,7 +120,7 @@ def test_with_everything_fetched_a_member_sees_its_facts_in_time_order(
 def test_a_member_waits_for_its_earlier_record_behind_another_members_later_one() -> None:
     """After a re-send a partition mixes customers out of time order: B's day-5 record sits
     behind A's day-9 one; B's day-6 record on another topic waits for it."""
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.add([record("loyalty.orders", 0, 9, "A"), record("loyalty.orders", 1, 5, "B")], 1)
     seq.add([record("loyalty.reviews", 0, 6, "B")], 1)
     out = seq.release(lambda key, since: True, 100)
@@ -126,7 +130,7 @@ def test_a_member_waits_for_its_earlier_record_behind_another_members_later_one(
 
 
 def test_when_every_head_waits_on_another_the_earliest_goes() -> None:
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.add([record("loyalty.orders", 0, 9, "A"), record("loyalty.orders", 1, 5, "B")], 1)
     seq.add([record("loyalty.reviews", 0, 6, "B"), record("loyalty.reviews", 1, 7, "A")], 1)
     out = seq.release(lambda key, since: True, 100)
@@ -136,14 +140,14 @@ def test_when_every_head_waits_on_another_the_earliest_goes() -> None:
     in_order = [who for who in "AB"
                 if [d for c, d in got if c == who] == sorted(d for c, d in got if c == who)]
     assert len(in_order) == 1
-    assert len(seq) == 0 and seq.earliest() is None
+    assert len(seq) == 0 and seq.held_back() == {}
 
 
 def test_a_record_older_than_one_before_it_in_its_partition_holds_nobody_back() -> None:
     """A message of X dated day 1 sits behind X's day-5 order (a malformed message derived from
     an old fact, say): X's day-3 review does not wait for it, the day-5 order waits for the
     review, and the day-1 message comes when its partition gets there."""
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.add([record("loyalty.orders", 0, 5, "X"), record("loyalty.orders", 1, 1, "X")], 1)
     seq.add([record("loyalty.reviews", 0, 3, "X")], 1)
     out = seq.release(lambda key, since: True, 100)
@@ -151,7 +155,7 @@ def test_a_record_older_than_one_before_it_in_its_partition_holds_nobody_back() 
 
 
 def test_a_head_dated_after_the_record_behind_it_does_not_hold_its_partition_back() -> None:
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.add([record("loyalty.orders", 0, 20, "Z"), record("loyalty.orders", 1, 4, "X")], 1)
     seq.add([record("loyalty.reviews", 0, 6, "X")], 1)
     out = seq.release(lambda key, since: True, 100)
@@ -163,7 +167,7 @@ def test_a_partition_never_polled_since_assignment_holds_the_others_back_however
     """Right after a rebalance nothing is known of a newly assigned partition: waiting for its
     first poll is not idling, so max_idle does not let the others pass it."""
     clock = Clock()
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=clock)
+    seq = sequencer(clock)
     seq.track(["loyalty.orders#0", "loyalty.reviews#0"])
     seq.add([record("loyalty.orders", 0, 9)], polled=1)
     clock.now = 60.0
@@ -172,7 +176,7 @@ def test_a_partition_never_polled_since_assignment_holds_the_others_back_however
 
 
 def test_what_is_held_back_is_told_per_member() -> None:
-    seq = Sequencer(lambda t: RANK(t, 9), max_idle=2.0, clock=Clock())
+    seq = sequencer()
     seq.add([record("loyalty.orders", 0, 7, "X"), record("loyalty.orders", 1, 3, "X"),
              record("loyalty.orders", 2, 5, "Y")], 1)
     seq.add([Incoming("loyalty.reviews", 0, 0, b"not json")], 1)
