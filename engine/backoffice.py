@@ -22,7 +22,7 @@ from engine.contract import COMMANDS_TOPIC
 from engine.errors import LoyaltyError, UnknownMember
 from engine.store.app import LoyaltyStore
 from engine.store.programs import program_book
-from engine.service import backoff
+from engine.service import backoff, mark_all_swept
 from engine.store.recorders import SideWrites
 
 RETRIES = 50
@@ -120,4 +120,5 @@ def sweep(store: LoyaltyStore, now: datetime,
         report.events += written
         if progress is not None:
             progress(1)
+    mark_all_swept(store, now)
     return report

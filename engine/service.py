@@ -14,22 +14,23 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from engine.aggregates.commands import Command
+from engine.aggregates.commands import REFERRAL_QUALIFIED, Command
 from engine.aggregates.member import Member
+from engine.broker import DEFAULT_PARTITIONS
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
 from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
-from engine.store.recorders import SideWrites
+from engine.store.recorders import UPSERT_MARK, SideWrites
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class BatchOutcome:
     dead_lettered: int = 0
     commands: int = 0
     last_event_time: Any = None
+    written: bool = False  # the batch's transaction wrote something
 
 
 class _Poison(Exception):
@@ -79,6 +81,7 @@ class _Batch:
     fresh: set[str] = field(default_factory=set)
     side: SideWrites = field(default_factory=SideWrites)
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
+    marked: datetime | None = None  # the sweep mark this batch writes
 
 
 class Ledger:
@@ -96,6 +99,13 @@ class Ledger:
         self._held: Mapping[str, Sequence[tuple[datetime, str]]] = {}
         self._owed: dict[str, datetime] = {}  # members a sweep took only part of the way
         self.epochs = store.position_epochs()
+        # The membership partitions this ledger sweeps (the worker's assignment): their sweep
+        # marks are its to move.
+        self.owned: frozenset[int] = frozenset(range(DEFAULT_PARTITIONS))
+        self.engine_time: datetime | None = None  # the latest fact time applied
+        self._claimants: set[str] = set()  # referrers in memory with undecided claims
+        self._dropped: set[str] = set()  # members forgotten after a failed save
+        self._marked: datetime | None = None  # the sweep mark last written
 
     def handle(self, messages: Sequence[Incoming],
                held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
@@ -118,9 +128,47 @@ class Ledger:
                 backoff(attempt)
                 self.positions = self.store.positions()
             except _Poison:
-                self.members.clear()
+                self._forget_all()
                 return self._one_by_one(messages)
         raise IntegrityError(f"batch still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+
+    def tick(self, held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None,
+             caught_up: bool = False) -> bool:
+        """When no message is waiting: sweep the members to the engine time reached and decide
+        the referral claims that can be decided now (other workers' sweeps may have allowed
+        it). ``caught_up``: every owned partition is read to its end and nothing is held back;
+        engine time then moves on to the latest another worker has reached, as one worker's
+        would. Returns whether anything was written (commands to send, perhaps)."""
+        self._held = held or {}
+        self._refresh_programs()
+        self._hold_claimants(self.owned)
+        if caught_up and not self._held:
+            self._join_engine_time()
+        return self._apply((), isolate=False, idle=True).written
+
+    def _join_engine_time(self) -> None:
+        """Move engine time to the latest sweep mark of any partition, or the latest claim
+        received: another worker's engine time has reached it."""
+        rows = self.store.sql.query("SELECT MAX(swept_to) AS latest FROM sweep_marks")
+        times = [datetime.fromisoformat(str(r["latest"])) for r in rows if r["latest"]]
+        for customer_id in self._claimants:
+            member = self.members.get(customer_id)
+            if member is not None and member.referral_claims:
+                times.append(max(c["at"] for c in member.referral_claims.values()))
+        latest = max(times, default=None)
+        if latest is not None and (self.engine_time is None or latest > self.engine_time):
+            self.engine_time = latest
+
+    def _hold_claimants(self, partitions: Collection[int]) -> int:
+        """Hold the referrers of these partitions with undecided claims (another process may
+        have received them: a worker before a takeover, the claims of a back-office sweep)."""
+        if not partitions:
+            return 0
+        marks = ", ".join("?" for _ in partitions)
+        rows = self.store.sql.query(
+            f"SELECT DISTINCT customer_id FROM referral_claims WHERE kafka_partition IN ({marks})",
+            tuple(sorted(partitions)))
+        return self._hold([str(row["customer_id"]) for row in rows])
 
     def reset_positions(self, resets: dict[str, tuple[int, str]]) -> None:
         """Start partitions over whose log no longer matches the stored position
@@ -156,10 +204,11 @@ class Ledger:
         return f"{where}@{message.offset}"
 
     def hold_pending(self, partitions: set[int]) -> int:
-        """Keep in memory the members of these partitions with points still pending, so the
-        sweep activates them on time (and sends the referral commands an activation may
-        qualify) even when no new fact of theirs comes; after a restart or a takeover nothing
-        else would bring them in. Returns how many were loaded."""
+        """Keep in memory the members of these partitions with points still pending or
+        referral claims undecided, so that sweeps activate them on time (and send the claims an
+        activation qualifies) and settle their claims even when no new fact of theirs comes;
+        after a restart or a takeover nothing else would bring them in. Returns how many were
+        loaded."""
         if not partitions:
             return 0
         marks = ", ".join("?" for _ in partitions)
@@ -167,19 +216,29 @@ class Ledger:
             "SELECT DISTINCT b.customer_id FROM balances b JOIN source_facts s "
             "ON s.customer_id = b.customer_id WHERE b.pending > 0 AND s.kind = 'fact' "
             f"AND s.kafka_partition IN ({marks})", tuple(sorted(partitions)))
+        return self._hold([str(row["customer_id"]) for row in rows]) + self._hold_claimants(
+            partitions)
+
+    def _hold(self, customer_ids: Sequence[str]) -> int:
         loaded = 0
-        for row in rows:
-            customer_id = str(row["customer_id"])
+        for customer_id in customer_ids:
             if customer_id not in self.members:
                 member = self.store.get_member(customer_id)
                 if member is not None:
-                    self.members[customer_id] = member
+                    self._keep(customer_id, member)
                     loaded += 1
         return loaded
+
+    def _keep(self, customer_id: str, member: Member) -> None:
+        self.members[customer_id] = member
+        if member.referral_claims:
+            self._claimants.add(customer_id)
 
     def reload(self) -> None:
         self.members.clear()
         self._owed.clear()
+        self._claimants.clear()
+        self._dropped.clear()
         self.positions = self.store.positions()
         self.programs = program_book(self.store)
         self._catalog_version = catalog_version(self.store)
@@ -207,7 +266,9 @@ class Ledger:
             total.last_event_time = outcome.last_event_time or total.last_event_time
         return total
 
-    def _apply(self, messages: Sequence[Incoming], *, isolate: bool) -> BatchOutcome:
+    def _apply(self, messages: Sequence[Incoming], *, isolate: bool,
+               idle: bool = False) -> BatchOutcome:
+        self._bring_back_dropped()
         batch = _Batch()
         for message in messages:
             key = message.position_key
@@ -227,26 +288,146 @@ class Ledger:
                     raise _Poison(str(exc)) from exc
                 log.exception("engine error on %s@%d", key, message.offset)
                 batch.members.clear()
-                self.members.clear()
+                self._forget_all()
                 self._dead_letter(batch, message, f"engine error: {type(exc).__name__}")
         now = batch.outcome.last_event_time
-        sweeping = now is not None and (self.swept_to is None or now - self.swept_to >= SWEEP_EVERY)
+        if idle:  # sweep again when time moved on, or when the mark would move now
+            moved = self.engine_time is not None and (
+                self.engine_time != self.swept_to
+                or self._mark_time(self.engine_time) != self._marked)
+            now = self.engine_time if moved else None
+        sweeping = now is not None and (idle or self.swept_to is None
+                                        or now - self.swept_to >= SWEEP_EVERY)
         if sweeping:
             self._sweep(batch, now)
+            self._mark(batch, now)
         elif self._owed:
             self._sweep(batch, None)
+        self._settle(batch)
+        if idle and not batch.members and not batch.side:
+            return batch.outcome
         try:
             self.store.save(batch.members.values(), batch.side)
         except Exception:
-            # The in-memory members hold events that did not land: forget them.
+            # The in-memory members hold events that did not land: forget them (they are
+            # read again from the store before the next batch).
             for customer_id in batch.members:
                 self.members.pop(customer_id, None)
+                self._dropped.add(customer_id)
             raise
+        batch.outcome.written = True
         self.positions.update(batch.side.positions)
         self.members.update(batch.members)
         if sweeping:
             self.swept_to = now
+        if batch.marked is not None:
+            self._marked = batch.marked
+        last = batch.outcome.last_event_time
+        if last is not None and (self.engine_time is None or last > self.engine_time):
+            self.engine_time = last
         return batch.outcome
+
+    def _forget_all(self) -> None:
+        """Drop the members in memory (one may hold events of a failed apply); they are read
+        again from the store before the next batch."""
+        self._dropped.update(self.members)
+        self.members.clear()
+
+    def _bring_back_dropped(self) -> None:
+        """Read again the members forgotten after a failed save: a sweep must still reach
+        them (their pending points, their undecided claims)."""
+        for customer_id in sorted(self._dropped):
+            if customer_id not in self.members:
+                member = self.store.get_member(customer_id)
+                if member is not None:
+                    self._keep(customer_id, member)
+            self._dropped.discard(customer_id)
+
+    def _mark(self, batch: _Batch, goal: datetime) -> None:
+        """After a full sweep to ``goal``: every member of the owned partitions has been taken
+        to ``goal``, or to the earliest fact still held back, so every referral claim due by
+        the earlier of the two has been sent. Other workers' referrers read these marks."""
+        mark = self._mark_time(goal)
+        text = utc_text(mark)
+        batch.marked = mark
+        for partition in self.owned:
+            batch.side.marks[partition] = text
+
+    def _mark_time(self, goal: datetime) -> datetime:
+        """``goal``, or the time of the earliest record still held back if earlier."""
+        mark = goal
+        for items in self._held.values():
+            for when, _ in items:
+                if when < mark:
+                    mark = when
+        return mark
+
+    def _cut(self, batch: _Batch) -> datetime | None:
+        """The engine time by which every membership partition has sent its referral claims
+        (the earliest sweep mark, this batch's own included: they commit together), or None
+        while one has none yet."""
+        rows = self.store.sql.query("SELECT kafka_partition, swept_to FROM sweep_marks")
+        marks = {int(r["kafka_partition"]): str(r["swept_to"]) for r in rows}
+        for partition, mark in batch.side.marks.items():
+            marks[partition] = max(mark, marks.get(partition, mark))
+        if any(p not in marks for p in range(DEFAULT_PARTITIONS)):
+            return None
+        return datetime.fromisoformat(min(marks[p] for p in range(DEFAULT_PARTITIONS)))
+
+    def _settle(self, batch: _Batch) -> None:
+        """Decide the referral claims no earlier claim can still overtake: due by the cut, and
+        before any claim sent to the referrer that has not reached it. A referrer's cap then
+        counts the same rewards whatever order its claims arrived in."""
+        if not self._claimants:
+            return
+        cut = self._cut(batch)
+        if cut is None:
+            return
+        for customer_id in sorted(self._claimants):
+            member = batch.members.get(customer_id) or self.members.get(customer_id)
+            earliest = member.earliest_claim() if member is not None else None
+            if member is None or earliest is None:
+                self._claimants.discard(customer_id)
+                continue
+            if earliest > cut:
+                continue
+            before = self._unarrived(member, batch)
+            if before is not None and earliest >= before:
+                continue
+            claims, version = set(member.referral_claims), member.version
+            self._emit(batch, member.settle_referrals(cut, before, self.programs))
+            batch.members[customer_id] = member
+            batch.side.decided.extend(sorted(claims - set(member.referral_claims)))
+            if not member.referral_claims:
+                self._claimants.discard(customer_id)
+            if member.version == version:
+                continue
+            body = {"until": cut.isoformat(), "before": before.isoformat() if before else None}
+            batch.side.source_facts.append((
+                f"settle:{member.id.hex}:{version + 1}", "settle", "engine", 0, 0,
+                cut.isoformat(), customer_id, member.id.hex, version + 1, member.version,
+                orjson.dumps(body).decode(),
+            ))
+
+    def _unarrived(self, member: Member, batch: _Batch) -> datetime | None:
+        """The engine time of the earliest referral claim sent to ``member`` (committed, or
+        in this batch) that it has not received yet."""
+        customer_id = member.customer_id
+        rows = self.store.sql.query(
+            "SELECT id, payload FROM outbox WHERE msg_key = ? AND topic = ?",
+            (customer_id, COMMANDS_TOPIC))
+        sent = [(str(r["id"]), str(r["payload"])) for r in rows]
+        sent += [(row[0], row[3]) for row in batch.side.outbox
+                 if row[1] == COMMANDS_TOPIC and row[2] == customer_id]
+        earliest: datetime | None = None
+        for cid, payload in sent:
+            if cid in member.seen:
+                continue
+            command = Command.from_json(payload)
+            if command.type == REFERRAL_QUALIFIED and (earliest is None
+                                                       or command.occurred_at < earliest):
+                earliest = command.occurred_at
+        return earliest
 
     def _sweep(self, batch: _Batch, now: datetime | None) -> None:
         """Advance every member in memory with something due by engine time ``now`` (with
@@ -293,8 +474,13 @@ class Ledger:
             self._check_issued(command.command_id, message.value)
             member = self._member(command.customer_id, command.occurred_at, batch)
             before = _version_before(member, batch)
+            claims = len(member.referral_claims)
             self._emit(batch, member.apply_command(command, self.programs))
             self._record_source(batch, message, "command", command.command_id, member, before)
+            if len(member.referral_claims) > claims:
+                batch.side.claims.append((command.command_id, member.customer_id,
+                                          message.partition))
+                self._claimants.add(member.customer_id)
             batch.outcome.applied += 1
             return
         if self.verifier is not None:
@@ -343,6 +529,8 @@ class Ledger:
         member = batch.members.get(customer_id) or self.members.get(customer_id)
         if member is None:
             member = self.store.get_member(customer_id)
+            if member is not None and member.referral_claims:
+                self._claimants.add(customer_id)
         if member is None:
             member = Member(customer_id=customer_id, timestamp=at)
             batch.fresh.add(customer_id)
@@ -388,6 +576,19 @@ def read_value(topic: str, value: bytes) -> Fact | Command | None:
         return Command.from_json(value) if topic == COMMANDS_TOPIC else decode(value)
     except Exception:
         return None
+
+
+def mark_all_swept(store: LoyaltyStore, at: datetime) -> None:
+    """Every member in the store has been swept to ``at`` (a back-office sweep): every
+    referral claim due by then has been sent, whatever partition it comes from."""
+    with store.sql.transaction() as cur:
+        for partition in range(DEFAULT_PARTITIONS):
+            store.sql.execute(cur, UPSERT_MARK, (partition, utc_text(at)))
+
+
+def utc_text(at: datetime) -> str:
+    """Fixed-width UTC text of an engine time: compares as the times do."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def is_infrastructure(exc: BaseException) -> bool:

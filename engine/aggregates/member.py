@@ -88,6 +88,9 @@ class Member(FactHandlers, ReferralHandlers, TimeKeeping, Aggregate):
         self.referral: dict[str, Any] | None = None  # as a friend: referrer_id, status, order_id
         self.referred_friends: dict[str, None] = {}  # as a referrer: friends rewarded for
         self.referral_reward_times: list[datetime] = []
+        # as a referrer: claims received and not decided yet, by command id (friend_id,
+        # friend_email_sha256, at); decided in time order by ``settle_referrals``
+        self.referral_claims: dict[str, dict[str, Any]] = {}
         self.redemptions: dict[str, dict[str, Any]] = {}
         self.last_activity: datetime | None = None
 
@@ -339,11 +342,22 @@ class Member(FactHandlers, ReferralHandlers, TimeKeeping, Aggregate):
         if self.referral is not None:
             self.referral["status"] = "qualified"
 
+    @event("ReferralClaimed")
+    def _referral_claimed(self, command_id: str, friend_id: str,
+                          friend_email_sha256: str | None, order_id: str | None,
+                          timestamp: datetime) -> None:
+        self.seen[command_id] = None
+        self.referral_claims[command_id] = {
+            "friend_id": friend_id, "friend_email_sha256": friend_email_sha256,
+            "order_id": order_id, "at": timestamp,
+        }
+
     @event("ReferralRewarded")
     def _referral_rewarded(self, source_event_id: str, referrer_id: str, friend_id: str,
                            role: str, points: int, timestamp: datetime) -> None:
         self.seen[source_event_id] = None
         if role == "referrer":
+            self.referral_claims.pop(source_event_id, None)
             self.referred_friends[friend_id] = None
             remember(self.referral_reward_times, timestamp)
         elif self.referral is not None:
@@ -355,6 +369,8 @@ class Member(FactHandlers, ReferralHandlers, TimeKeeping, Aggregate):
         self.seen[source_event_id] = None
         if stage == "link":
             self._touch(timestamp)
+        elif role == "referrer":
+            self.referral_claims.pop(source_event_id, None)
         elif role == "friend" and self.referral is not None:
             self.referral["status"] = "refused"
 

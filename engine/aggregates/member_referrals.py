@@ -1,8 +1,10 @@
 """The deciding half of the Member for referrals (a mixin of ``Member``).
 
 The friend links the referral; its first order becoming active sends ``referral.qualified``
-to the referrer, who checks its guards, rewards itself and answers with ``referral.settled``;
-the friend is rewarded (or told why not) when that answer arrives.
+to the referrer, who keeps it as a claim. Claims are decided in engine-time order once none due
+earlier can still come (the ledger knows when: ``engine.service``); the referrer checks its
+guards, rewards itself and answers with ``referral.settled``; the friend is rewarded (or told
+why not) when that answer arrives.
 """
 
 from __future__ import annotations
@@ -41,25 +43,57 @@ class ReferralHandlers:
 
     def _on_referral_qualified(self: Member, command: Command, program: Program,
                                programs: ProgramBook) -> Commands:
-        """Referrer side: the friend's first order became active."""
+        """Referrer side: the friend's first order became active. The claim is kept, and
+        decided by ``settle_referrals`` once every claim due before it has arrived."""
         data, at = command.data, command.occurred_at
         commands = self.advance(at, programs)
-        friend_id = str(data.get("friend_id", ""))
+        email = data.get("friend_email_sha256")
+        order_id = data.get("order_id")
+        self._referral_claimed(command_id=command.command_id,
+                               friend_id=str(data.get("friend_id", "")),
+                               friend_email_sha256=None if email is None else str(email),
+                               order_id=None if order_id is None else str(order_id),
+                               timestamp=at)
+        return commands
+
+    def earliest_claim(self: Member) -> datetime | None:
+        """The engine time of the earliest referral claim not decided yet."""
+        claims = self.referral_claims
+        return min(c["at"] for c in claims.values()) if claims else None
+
+    def settle_referrals(self: Member, until: datetime, before: datetime | None,
+                         programs: ProgramBook) -> Commands:
+        """Decide the claims due up to engine time ``until`` and, when ``before`` is given (the
+        time of the earliest claim sent to this member that has not reached it), due before
+        it; in time order (ties by friend), whatever order they arrived in, so that the cap per
+        rolling window counts the same rewards however the claims' messages crossed."""
+        ready = sorted((c["at"], c["friend_id"], cid) for cid, c in self.referral_claims.items()
+                       if c["at"] <= until and (before is None or c["at"] < before))
+        commands: Commands = []
+        for _, _, cid in ready:
+            commands.extend(self._decide_referral(cid, programs))
+        return commands
+
+    def _decide_referral(self: Member, cid: str, programs: ProgramBook) -> Commands:
+        claim = self.referral_claims[cid]
+        at, friend_id = claim["at"], claim["friend_id"]
+        program = programs.in_force_at(at)
+        commands = self.advance(at, programs)
         refusal = referrals.reward_refusal(
-            self.customer_id, self.email_sha256, data, self.referred_friends,
+            self.customer_id, self.email_sha256, claim, self.referred_friends,
             self.referral_reward_times, at, program)
         if refusal:
-            self._referral_refused(source_event_id=command.command_id,
-                                   referrer_id=self.customer_id, friend_id=friend_id,
-                                   role="referrer", stage="reward", reason=refusal, timestamp=at)
+            self._referral_refused(source_event_id=cid, referrer_id=self.customer_id,
+                                   friend_id=friend_id, role="referrer", stage="reward",
+                                   reason=refusal, timestamp=at)
         else:
             points = program.referral_referrer_points
             if points > 0:
                 award = Award("referral_referrer", f"referral:{friend_id}", points)
-                self._earn_at_once(award, command.command_id, at, program)
-            self._referral_rewarded(source_event_id=command.command_id,
-                                    referrer_id=self.customer_id, friend_id=friend_id,
-                                    role="referrer", points=points, timestamp=at)
+                self._earn_at_once(award, cid, at, program)
+            self._referral_rewarded(source_event_id=cid, referrer_id=self.customer_id,
+                                    friend_id=friend_id, role="referrer", points=points,
+                                    timestamp=at)
         commands.append(Command(
             command_id=command_id(friend_id, "referral-settled"), type=REFERRAL_SETTLED,
             customer_id=friend_id, occurred_at=at,

@@ -26,7 +26,8 @@ RULE_OF_EVENT = {
     "PointsActivated": "pending", "PointsExpired": "expiry", "PointsRedeemed": "redemption",
     "PointsReversed": "refund", "QualifyingPointsLapsed": "tiers", "TierChanged": "tiers",
     "TierReviewed": "tiers", "ReferralLinked": "referral", "ReferralQualified": "referral",
-    "ReferralRewarded": "referral", "ReferralRefused": "referral", "Enrolled": "enrolment",
+    "ReferralClaimed": "referral", "ReferralRewarded": "referral", "ReferralRefused": "referral",
+    "Enrolled": "enrolment",
 }
 
 

@@ -1,4 +1,5 @@
-"""Apply a stored source (fact, command, redemption, sweep) to a member as the engine did.
+"""Apply a stored source (fact, command, redemption, sweep, settle) to a member as the engine
+did.
 
 Verification and simulation share this step. Payloads are not re-validated against the
 schemas: they were validated when accepted, and a source the engine could not have accepted
@@ -19,7 +20,7 @@ from engine.contract import Fact
 from engine.errors import InvalidFact
 from engine.program.model import ProgramBook
 
-KINDS = ("fact", "command", "redemption", "sweep")
+KINDS = ("fact", "command", "redemption", "sweep", "settle")
 
 
 class BadSource(InvalidFact):
@@ -53,6 +54,10 @@ def parse(row: SourceRow) -> tuple[datetime, Any]:
             return at, (str(body["request_id"]), str(body["reward"]), at)
         if kind == "sweep":
             return datetime.fromisoformat(body["now"]), None
+        if kind == "settle":
+            until = datetime.fromisoformat(body["until"])
+            before = body["before"]
+            return until, None if before is None else datetime.fromisoformat(before)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise BadSource(f"stored {kind} cannot be read: {exc}") from None
     raise BadSource(f"unknown source kind {kind!r} (known: {', '.join(KINDS)})")
@@ -77,4 +82,6 @@ def apply_source(member: Member | None, row: SourceRow, programs: ProgramBook,
     if kind == "redemption":
         request_id, reward, when = body
         return member, list(member.redeem(request_id, reward, when, programs).commands)
+    if kind == "settle":
+        return member, member.settle_referrals(at, body, programs)
     return member, member.advance(at, programs)

@@ -2,11 +2,12 @@
 and compare the figures with the live ledger's for the same period.
 
 The draft is in force from ``start`` (from the beginning when None); earlier program versions
-keep their periods. Every member's stored sources (facts, redemptions, sweeps) are replayed in
-the order they were applied. Commands between members are not replayed from the store but
-produced again by the simulated members, because the draft may change them: a command the
-live history also had is delivered where the live history delivered it; one only the draft
-produces is delivered in engine-time order among the target's sources. Commands the live
+keep their periods. Every member's stored sources (facts, redemptions, sweeps, settles) are
+replayed in the order they were applied. Commands between members are not replayed from the
+store but produced again by the simulated members, because the draft may change them: a
+command the live history also had is delivered where the live history delivered it; one only
+the draft produces is delivered in engine-time order among the target's sources (a referral
+claim only the draft makes is decided on arrival). Commands the live
 engine had produced but not yet delivered are held back in the simulation too. Redemptions
 the draft cannot honour (short balance, reward gone) and facts it refuses are counted.
 
@@ -243,6 +244,7 @@ class _Runner:
             self.cursor[oid] += 1
             self._advance_progress(1)
             self.ready.append(oid)
+        self._settle_the_rest()
         for oid in list(self.inbox):
             self._deliver_inbox(oid, None)
         self._flush(force=True)
@@ -302,11 +304,24 @@ class _Runner:
                                                 timestamp=command.occurred_at)
         try:
             commands = member.apply_command(command, self.programs)
+            if command.command_id not in self.live_commands and member.referral_claims:
+                # a claim only the draft makes has no recorded settle: decide it on arrival
+                commands += member.settle_referrals(command.occurred_at, None, self.programs)
         except LoyaltyError as exc:
             self.refused[f"command: {type(exc).__name__}"] += 1
             commands = []
         self._collect(oid, member)
         self._route(commands)
+
+    def _settle_the_rest(self) -> None:
+        """Claims the recorded settles did not reach (the draft moved them): decided at the
+        end, as the live engine decides them once every partition is swept past them."""
+        for oid, member in sorted(self.members.items()):
+            if member.referral_claims:
+                until = max(claim["at"] for claim in member.referral_claims.values())
+                commands = member.settle_referrals(until, None, self.programs)
+                self._collect(oid, member)
+                self._route(commands)
 
     def _route(self, commands: list[Command]) -> None:
         for command in commands:

@@ -26,6 +26,7 @@ from engine.program.model import Program, ProgramBook
 from engine.projections import member_events
 from engine.projections.churn_fold import (
     GRADES,
+    at_risk_from,
     fold_stats,
     grade,
     moves_stats,
@@ -34,6 +35,7 @@ from engine.projections.churn_fold import (
 )
 from engine.projections.records import Record
 from engine.projections.support import (
+    ENGINE_TIME,
     advance_engine_time,
     drop_meta,
     engine_time,
@@ -76,7 +78,13 @@ class ChurnProjection:
         stats = {key: orjson.loads(row["stats_json"]) for key, row in before.items()}
         notices: list[member_events.OutboxRow] = []
         published = False
+        # The engine time before each event (the latest event time folded so far): a member
+        # at risk by then is announced, whatever the page it falls in, so notices do not
+        # depend on where pages end when facts arrive late.
+        seen = read_meta(store, self.name, ENGINE_TIME, cursor) or ""
         for event in events:
+            at, seen_before = ts(event.timestamp) or "", seen
+            seen = max(seen, at)
             if event.qualname == VERSION_PUBLISHED:
                 fields = event.fields
                 versions.append({"version": fields["version"], "text": fields["text"],
@@ -86,7 +94,10 @@ class ChurnProjection:
             if not event.member or not moves_stats(event.name, event.fields):
                 continue
             key = event.key
-            state, ended = fold_stats(stats.get(key), event.name, event.timestamp,
+            current = stats.get(key)
+            if current is not None and seen_before > at_risk_from(current):
+                notices.append(_notice(current["customer_id"], spell(current)))
+            state, ended = fold_stats(current, event.name, event.timestamp,
                                       event.fields, book.in_force_at(event.timestamp))
             if state is None:
                 continue

@@ -22,9 +22,10 @@ from engine.store.app import LoyaltyStore
 
 # The balances fold (rows and lots) costs about as much as the three others together. Its
 # outbound notices are decided event by event, so any split of the log into pages gives the
-# same result, and larger pages rewrite each member's rows fewer times; the churn projection's
-# at-risk notices depend on where pages end (grades are judged at each page's last event time),
-# so its group keeps the caller's page size.
+# same result, and larger pages rewrite each member's rows fewer times. The churn projection's
+# at-risk notices are judged against the engine time before each of a member's events, so they
+# do not depend on pages either (tests/integration/test_read_side_replay.py); its group keeps
+# the caller's page size, which has not been measured larger.
 GROUPS: tuple[tuple[tuple[str, ...], int | None], ...] = (
     (("balances",), 100_000),
     (("tiers", "churn", "metrics"), None),

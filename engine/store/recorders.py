@@ -37,6 +37,16 @@ INSERT_SOURCE_FACT = (
     "customer_id, member_id, from_version, to_version, payload) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
 )
+UPSERT_MARK = (
+    "INSERT INTO sweep_marks (kafka_partition, swept_to) VALUES (?, ?) "
+    "ON CONFLICT (kafka_partition) DO UPDATE SET swept_to = excluded.swept_to "
+    "WHERE sweep_marks.swept_to < excluded.swept_to"
+)
+INSERT_CLAIM = (
+    "INSERT INTO referral_claims (command_id, customer_id, kafka_partition) VALUES (?, ?, ?) "
+    "ON CONFLICT (command_id) DO NOTHING"
+)
+DELETE_CLAIM = "DELETE FROM referral_claims WHERE command_id = ?"
 INSERT_OUTBOX = (
     "INSERT INTO outbox (id, topic, msg_key, payload, sent) VALUES (?, ?, ?, ?, 0) "
     "ON CONFLICT (id) DO NOTHING"
@@ -52,9 +62,13 @@ class SideWrites:
     dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
     outbox: list[tuple[str, str, str, str]] = field(default_factory=list)
     source_facts: list[tuple[Any, ...]] = field(default_factory=list)
+    marks: dict[int, str] = field(default_factory=dict)  # partition -> swept to (UTC text)
+    claims: list[tuple[str, str, int]] = field(default_factory=list)  # received, undecided
+    decided: list[str] = field(default_factory=list)  # claims decided (command ids)
 
     def __bool__(self) -> bool:
-        return bool(self.positions or self.dead_letters or self.outbox or self.source_facts)
+        return bool(self.positions or self.dead_letters or self.outbox or self.source_facts
+                    or self.marks or self.claims or self.decided)
 
 
 class PositionConflict(IntegrityError):
@@ -72,7 +86,10 @@ def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
         if fetchone() is None:
             raise PositionConflict(f"position {key} is already at or past {next_offset}")
     for sql, rows in ((INSERT_DEAD_LETTER, side.dead_letters), (INSERT_OUTBOX, side.outbox),
-                      (INSERT_SOURCE_FACT, side.source_facts)):
+                      (INSERT_SOURCE_FACT, side.source_facts),
+                      (UPSERT_MARK, sorted(side.marks.items())),
+                      (INSERT_CLAIM, side.claims),
+                      (DELETE_CLAIM, [(cid,) for cid in side.decided])):
         if rows:
             insert_many(sql, rows)
 

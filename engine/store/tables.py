@@ -40,6 +40,20 @@ SIDE_TABLES: tuple[str, ...] = (
         payload TEXT NOT NULL,
         sent INTEGER NOT NULL DEFAULT 0
     )""",
+    "CREATE INDEX IF NOT EXISTS outbox_key ON outbox (msg_key)",
+    # How far in engine time each membership partition's members have been swept: every
+    # referral claim due by then has been sent (engine/service.py). Fixed-width UTC text.
+    """CREATE TABLE IF NOT EXISTS sweep_marks (
+        kafka_partition INTEGER PRIMARY KEY,
+        swept_to TEXT NOT NULL
+    )""",
+    # Referral claims a referrer received and has not decided yet, so that a worker taking
+    # the partition over holds those referrers in memory.
+    """CREATE TABLE IF NOT EXISTS referral_claims (
+        command_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        kafka_partition INTEGER NOT NULL
+    )""",
     # Every accepted source message (fact or command) with the span of member versions it
     # produced, for auditors who recompute awards from history.
     """CREATE TABLE IF NOT EXISTS source_facts (

@@ -39,6 +39,7 @@ BATCH_SIZE = 2000
 FETCH_TIMEOUT_MS = 100
 HOLD_PER_PARTITION = 20_000  # stop fetching a partition that far ahead of the others
 MAX_PAUSE = 5.0
+IDLE_TICK_SECONDS = 1.0  # how often an idle worker sweeps and settles referral claims
 READ_TOPICS = (*SOURCE_TOPICS, COMMANDS_TOPIC)
 _RANK = {topic: i for i, topic in enumerate(READ_TOPICS)}
 
@@ -67,6 +68,7 @@ class Ingest:
         self.lock = asyncio.Lock()
         self.pending: set[int] | None = None
         self.cluster_id: str | None = None
+        self._ticked = 0.0  # monotonic time of the last idle tick
         self._admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
 
     async def start(self) -> None:
@@ -87,6 +89,7 @@ class Ingest:
             self.pending = None
             self.feed.assign({})
             self.sequencer.forget(list(self.sequencer.queues))
+            self.ledger.owned = frozenset()
 
     async def _take_assignment(self, partitions: set[int]) -> None:
         keys = partition_keys(partitions)
@@ -98,6 +101,7 @@ class Ingest:
             self.stats.resets += len(resets)
         # Another worker may have written these members: forget cached ones, re-read positions.
         await asyncio.to_thread(self.ledger.reload)
+        self.ledger.owned = frozenset(p for p in partitions if p < DEFAULT_PARTITIONS)
         held = await asyncio.to_thread(self.ledger.hold_pending, partitions)
         self.feed.assign({key: self.ledger.positions.get(key, 0) for key in keys})
         self.sequencer.forget(list(self.sequencer.queues))
@@ -116,6 +120,8 @@ class Ingest:
                 self.health.mark("broker", False, type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
+            if not released:
+                released = await self.idle_tick()
             if released:
                 try:
                     await self.after_batch()
@@ -144,12 +150,34 @@ class Ingest:
             released = self.sequencer.release(self.feed.caught_up, BATCH_SIZE)
             if not released:
                 return 0
-            held = {who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
-                    for who, items in self.sequencer.held_back().items()}
+            held = self._held()
             started = time.perf_counter()
             outcome = await handle_until_stored(self.ledger, released, self.health, held)
             self.stats.add(len(released), outcome, time.perf_counter() - started)
             return len(released)
+
+    async def idle_tick(self) -> int:
+        """Nothing to apply: at most every ``IDLE_TICK_SECONDS``, let the ledger sweep to the
+        engine time reached and decide the referral claims other workers' sweeps now allow.
+        Returns 1 when that wrote something (commands to send), else 0."""
+        now = time.monotonic()
+        if now - self._ticked < IDLE_TICK_SECONDS:
+            return 0
+        self._ticked = now
+        async with self.lock:
+            if not self.feed.keys:
+                return 0
+            caught_up = not len(self.sequencer) and all(
+                self.feed.caught_up(key, 0) for key in self.feed.keys)
+            try:
+                return int(await asyncio.to_thread(self.ledger.tick, self._held(), caught_up))
+            except Exception as exc:  # the store is away: the next tick tries again
+                log.warning("idle tick failed (%s: %s)", type(exc).__name__, exc)
+                return 0
+
+    def _held(self) -> dict[str, list[tuple[datetime, str]]]:
+        return {who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
+                for who, items in self.sequencer.held_back().items()}
 
     def _flow(self) -> None:
         """Stop fetching partitions far ahead of the others; fetch them again once drained."""

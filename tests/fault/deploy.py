@@ -111,6 +111,8 @@ class Deployment:
             return f"partitions behind their log end (applied, end): {behind}"
         if progress.unsent:
             return f"{progress.unsent} outbox messages not sent yet"
+        if progress.undecided:
+            return f"{progress.undecided} referral claims not decided yet"
         missing = expect.event_ids - progress.accepted - progress.dead_event_ids
         if missing:
             return f"{len(missing)} facts neither applied nor dead-lettered, e.g. {min(missing)}"

@@ -33,10 +33,11 @@ class Progress:
     dead_event_ids: set[str]
     dead_letters: int
     commands: int
+    undecided: int = 0  # referral claims received and not decided yet
 
     def fingerprint(self) -> tuple[int, ...]:
         return (sum(self.positions.values()), self.unsent, self.source_rows, self.dead_letters,
-                self.commands)
+                self.commands, self.undecided)
 
 
 class Probe:
@@ -78,10 +79,11 @@ class Probe:
             dead = self._query("SELECT event_id FROM dead_letters")
             commands = int(self._query(
                 "SELECT COUNT(DISTINCT event_id) FROM source_facts WHERE kind = 'command'")[0][0])
+            undecided = int(self._query("SELECT COUNT(*) FROM referral_claims")[0][0])
         except (sqlite3.Error, psycopg.Error, OSError):
             return None
         return Progress(positions, unsent, source_rows, accepted,
-                        {r[0] for r in dead if r[0] is not None}, len(dead), commands)
+                        {r[0] for r in dead if r[0] is not None}, len(dead), commands, undecided)
 
 
 @dataclass

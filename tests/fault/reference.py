@@ -20,6 +20,7 @@ from engine.service import Incoming, Ledger, read_value
 from engine.streams.loop import READ_TOPICS, topic_rank
 from engine.streams.sequencer import Sequencer
 from engine.store import open_store
+from engine.store.app import LoyaltyStore
 from engine.store.outbox import mark_sent, pending
 from tests.fault.deploy import Expectation
 from tests.fault.history import History
@@ -64,6 +65,7 @@ def replay_in_order(records: Sequence[Record], store_path: Path) -> Settings:
     try:
         ledger, offsets = Ledger(store), _Offsets()
         messages = [offsets.incoming(r.topic, r.key, r.value or b"") for r in records]
+        last = len(messages) - 1
         for start in range(0, len(messages), BATCH):
             ledger.handle(messages[start:start + BATCH])
             while True:  # deliver the commands before the next facts
@@ -71,9 +73,10 @@ def replay_in_order(records: Sequence[Record], store_path: Path) -> Settings:
                 mark_sent(store, [m.id for m in sent])
                 commands = [offsets.incoming(COMMANDS_TOPIC, m.key, m.value) for m in sent
                             if m.topic == COMMANDS_TOPIC]
-                if not commands:
-                    break
-                ledger.handle(commands)
+                if commands:
+                    ledger.handle(commands)
+                elif start + BATCH <= last or not ledger.tick(caught_up=True):
+                    break  # at the end, as an idle worker does: sweep and settle claims
     finally:
         store.close()
     return settings
@@ -106,18 +109,25 @@ def replay_sequenced(records: Sequence[Record], store_path: Path, chunk: int) ->
                 ledger.handle(released, {
                     who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
                     for who, items in sequencer.held_back().items()})
-                sent = pending(store)
-                mark_sent(store, [m.id for m in sent])
-                for m in sent:
-                    if m.topic == COMMANDS_TOPIC:
-                        c = offsets.incoming(COMMANDS_TOPIC, m.key, m.value)
-                        logs[c.position_key].append(replace(c, decoded=read_value(c.topic,
-                                                                                  c.value)))
+                _forward(store, offsets, logs)
             elif all(fetched[k] >= len(v) for k, v in logs.items()) and not len(sequencer):
-                break
+                if not ledger.tick(caught_up=True):  # as an idle worker does: sweep and settle claims
+                    break
+                _forward(store, offsets, logs)
     finally:
         store.close()
     return settings
+
+
+def _forward(store: LoyaltyStore, offsets: _Offsets,
+             logs: dict[str, list[Incoming]]) -> None:
+    """Send the outbox: commands join their partitions' logs."""
+    sent = pending(store)
+    mark_sent(store, [m.id for m in sent])
+    for m in sent:
+        if m.topic == COMMANDS_TOPIC:
+            c = offsets.incoming(COMMANDS_TOPIC, m.key, m.value)
+            logs[c.position_key].append(replace(c, decoded=read_value(c.topic, c.value)))
 
 
 def reference(history: History, workdir: Path) -> Reference:

@@ -165,7 +165,7 @@ def test_honest_long_history_with_every_rule_verifies_clean(backend: Backend):
     assert {version for _, version in rules} == {1, 2}
     assert LEDGER_EVENTS <= set(kinds)
     sources = {r["kind"] for r in backend.store.sql.query("SELECT DISTINCT kind FROM source_facts")}
-    assert sources == {"fact", "command", "redemption", "sweep"}
+    assert sources == {"fact", "command", "redemption", "sweep", "settle"}
 
 
 def test_verify_of_one_customer_checks_only_that_member_and_the_catalog(backend: Backend):

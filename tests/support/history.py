@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import orjson
 
 from engine.aggregates.member import Member
+from engine.backoffice import sweep as backoffice_sweep
 from engine.contract import COMMANDS_TOPIC, topic_for
 from engine.demo.generate import DEFAULT_START, generate
 from engine.errors import InvalidFact, RedemptionRefused
@@ -65,7 +66,7 @@ def build_history(store: LoyaltyStore, *, customers: int = 200, days: int = 400,
             history.redemptions += redeem_some(store, history.end, program_book(store),
                                                tag=f"b{number}")
     final = DEFAULT_START + timedelta(days=sweep_after_days)
-    history.sweeps = sweep_all(store, final, program_book(store))
+    history.sweeps = sweep_all(store, final)
     history.commands += _deliver_commands(Ledger(store), offsets)
     return history
 
@@ -87,20 +88,6 @@ def redeem(store: LoyaltyStore, customer_id: str, reward: str, request_id: str,
     return True
 
 
-def sweep(store: LoyaltyStore, customer_id: str, now: datetime, programs: ProgramBook) -> int:
-    """Advance one member to ``now`` as the back office's sweep does; returns events written."""
-    member = store.get_member(customer_id)
-    if member is None:
-        return 0
-    before = member.version
-    commands = member.advance(now, programs)
-    if member.version == before:
-        return 0
-    store.save([member], _side(member, "sweep", now.isoformat(), {"now": now.isoformat()},
-                               before, commands))
-    return member.version - before
-
-
 def redeem_some(store: LoyaltyStore, at: datetime, programs: ProgramBook, tag: str) -> int:
     rows = store.sql.query("SELECT DISTINCT customer_id FROM source_facts ORDER BY customer_id")
     done = 0
@@ -112,9 +99,9 @@ def redeem_some(store: LoyaltyStore, at: datetime, programs: ProgramBook, tag: s
     return done
 
 
-def sweep_all(store: LoyaltyStore, now: datetime, programs: ProgramBook) -> int:
-    rows = store.sql.query("SELECT DISTINCT customer_id FROM source_facts ORDER BY customer_id")
-    return sum(bool(sweep(store, row["customer_id"], now, programs)) for row in rows)
+def sweep_all(store: LoyaltyStore, now: datetime) -> int:
+    """The back office's sweep of every member; returns how many members it changed."""
+    return backoffice_sweep(store, now).changed
 
 
 def _side(member: Member, kind: str, source_id: str, payload: dict[str, object], before: int,
@@ -137,7 +124,7 @@ def _deliver_commands(ledger: Ledger, offsets: Counter[str]) -> int:
     delivered = 0
     while True:
         waiting = pending(ledger.store)
-        if not waiting:
+        if not waiting and not ledger.tick():  # idle: settle the claims that can be
             return delivered
         messages = []
         for message in waiting:

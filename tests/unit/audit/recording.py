@@ -35,7 +35,7 @@ class Recording:
         self.outbox: list[Command] = []
         self._offset = 0
 
-    # -- the four kinds of source -----------------------------------------------------------
+    # -- the kinds of source -----------------------------------------------------------
 
     def fact(self, fact: Fact) -> None:
         member, before = self._member(fact.customer_id, fact.occurred_at)
@@ -46,6 +46,14 @@ class Recording:
         member, before = self._member(command.customer_id, command.occurred_at)
         self.outbox.extend(member.apply_command(command, self.programs))
         self._record(member, before, "command", command.command_id, command.to_json().decode())
+        if member.referral_claims:  # every claim is in: decide it at once, as a settle
+            self.settle(command.customer_id, command.occurred_at)
+
+    def settle(self, customer: str, until: datetime) -> None:
+        member, before = self._member(customer, until)
+        self.outbox.extend(member.settle_referrals(until, None, self.programs))
+        self._record(member, before, "settle", until.isoformat(),
+                     orjson.dumps({"until": until.isoformat(), "before": None}).decode())
 
     def redemption(self, customer: str, request_id: str, reward: str, at: datetime) -> None:
         member, before = self._member(customer, at)

@@ -51,6 +51,7 @@ def kinds(rec: Recording, customer: str) -> set[str]:
 
 def test_a_story_of_every_kind_of_source_replays_clean(story: Recording):
     assert kinds(story, "ann") == {"fact", "command", "redemption", "sweep"}
+    assert "settle" in kinds(story, "bob")
     for customer in ("ann", "bob"):
         result = story.check(customer)
         assert result.mismatches == [] and result.broken_link is None

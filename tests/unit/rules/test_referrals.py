@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.aggregates.commands import REFERRAL_QUALIFIED, Command, command_id
 from engine.aggregates.member import Member
@@ -19,6 +23,8 @@ def deliver(commands: list[Command], members: dict[str, Member], rules: ProgramB
                                     Member(customer_id=command.customer_id,
                                            timestamp=command.occurred_at))
         commands.extend(target.apply_command(command, rules))
+        if target.referral_claims:  # in memory every claim is in at once: decide it
+            commands.extend(target.settle_referrals(command.occurred_at, None, rules))
 
 
 def friend_of_bob(rules: ProgramBook, email: str = "a" * 64) -> dict[str, Member]:
@@ -140,3 +146,41 @@ def test_a_command_for_another_member_is_rejected() -> None:
                       {"friend_id": "ann"})
     with pytest.raises(RejectedFact, match="not member carl"):
         member("carl").apply_command(command, book())
+
+
+CLAIMS = 14  # over 26 days: four more than the cap of 10 per 30 days
+
+
+def claim(index: int) -> Command:
+    friend = f"f{index:02d}"
+    return Command(command_id(friend, "referral"), REFERRAL_QUALIFIED, "rita", day(2 * index),
+                   {"friend_id": friend, "friend_email_sha256": None, "order_id": f"o-{friend}"})
+
+
+def decided(rita: Member) -> list[tuple[str, str, datetime]]:
+    return [(e.friend_id, type(e).__name__, e.timestamp) for e in events(rita)
+            if type(e).__name__ in ("ReferralRewarded", "ReferralRefused")]
+
+
+@settings(max_examples=60)
+@given(arrival=st.permutations(range(CLAIMS)), settle_after=st.sets(st.integers(0, CLAIMS - 1)))
+def test_claims_are_decided_in_due_time_order_whatever_order_they_arrive_in(
+        arrival: list[int], settle_after: set[int]) -> None:
+    """The ledger settles, after any arrival, the claims that no claim still on its way
+    precedes; the referrer then rewards the same friends as with claims in time order."""
+    rules = book()
+    expected = member("rita")
+    for index in range(CLAIMS):
+        expected.apply_command(claim(index), rules)
+        expected.settle_referrals(claim(index).occurred_at, None, rules)
+    rita = member("rita")
+    for step, index in enumerate(arrival):
+        rita.apply_command(claim(index), rules)
+        still_coming = [claim(i).occurred_at for i in arrival[step + 1:]]
+        if step in settle_after:
+            rita.settle_referrals(day(2 * CLAIMS), min(still_coming, default=None), rules)
+    rita.settle_referrals(day(2 * CLAIMS), None, rules)
+    assert sorted(decided(rita)) == sorted(decided(expected))
+    assert [f for f, kind, _ in decided(expected) if kind == "ReferralRewarded"] == [
+        f"f{i:02d}" for i in range(10)]
+    assert rita.available == expected.available and rita.referral_claims == {}
