@@ -22,7 +22,8 @@ from engine.contract import COMMANDS_TOPIC
 from engine.errors import LoyaltyError, UnknownMember
 from engine.store.app import LoyaltyStore
 from engine.store.programs import program_book
-from engine.service import backoff, mark_all_swept
+from engine.service import backoff
+from engine.settlement import mark_all_swept
 from engine.store.recorders import SideWrites
 
 RETRIES = 50

@@ -3,8 +3,11 @@
 Per message: skip it if its offset is below the stored position (already applied), decode and
 validate it (dead letter on failure), load the member (kept in memory: this process is the single
 writer of the members of its partitions), apply the fact (dead letter on a business refusal).
-Then the members' new events, the positions reached, the dead letters and the outgoing commands
-are saved in ONE transaction. Kafka offsets are committed by the stream only after that.
+After the messages, a sweep advances the members in memory to engine time (every six hours of
+it, or when idle) and records how far (the sweep marks), and referrers decide the referral
+claims no earlier claim can still overtake (``engine.settlement``, decision 0007). Then the
+members' new events, the positions reached, the dead letters, the outgoing commands and the
+marks are saved in ONE transaction; the store's positions, not Kafka's, say what was applied.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import random
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from engine.aggregates.commands import REFERRAL_QUALIFIED, Command
+from engine import settlement
+from engine.aggregates.commands import Command
 from engine.aggregates.member import Member
 from engine.broker import DEFAULT_PARTITIONS
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
@@ -30,7 +34,7 @@ from engine.errors import InvalidFact, RejectedFact
 from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
-from engine.store.recorders import UPSERT_MARK, SideWrites
+from engine.store.recorders import SideWrites
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +153,8 @@ class Ledger:
     def _join_engine_time(self) -> None:
         """Move engine time to the latest sweep mark of any partition, or the latest claim
         received: another worker's engine time has reached it."""
-        rows = self.store.sql.query("SELECT MAX(swept_to) AS latest FROM sweep_marks")
-        times = [datetime.fromisoformat(str(r["latest"])) for r in rows if r["latest"]]
+        latest_mark = settlement.latest_mark(self.store)
+        times = [latest_mark] if latest_mark is not None else []
         for customer_id in self._claimants:
             member = self.members.get(customer_id)
             if member is not None and member.referral_claims:
@@ -294,7 +298,7 @@ class Ledger:
         if idle:  # sweep again when time moved on, or when the mark would move now
             moved = self.engine_time is not None and (
                 self.engine_time != self.swept_to
-                or self._mark_time(self.engine_time) != self._marked)
+                or settlement.mark_time(self.engine_time, self._held) != self._marked)
             now = self.engine_time if moved else None
         sweeping = now is not None and (idle or self.swept_to is None
                                         or now - self.swept_to >= SWEEP_EVERY)
@@ -347,32 +351,11 @@ class Ledger:
         """After a full sweep to ``goal``: every member of the owned partitions has been taken
         to ``goal``, or to the earliest fact still held back, so every referral claim due by
         the earlier of the two has been sent. Other workers' referrers read these marks."""
-        mark = self._mark_time(goal)
-        text = utc_text(mark)
+        mark = settlement.mark_time(goal, self._held)
+        text = settlement.text(mark)
         batch.marked = mark
         for partition in self.owned:
             batch.side.marks[partition] = text
-
-    def _mark_time(self, goal: datetime) -> datetime:
-        """``goal``, or the time of the earliest record still held back if earlier."""
-        mark = goal
-        for items in self._held.values():
-            for when, _ in items:
-                if when < mark:
-                    mark = when
-        return mark
-
-    def _cut(self, batch: _Batch) -> datetime | None:
-        """The engine time by which every membership partition has sent its referral claims
-        (the earliest sweep mark, this batch's own included: they commit together), or None
-        while one has none yet."""
-        rows = self.store.sql.query("SELECT kafka_partition, swept_to FROM sweep_marks")
-        marks = {int(r["kafka_partition"]): str(r["swept_to"]) for r in rows}
-        for partition, mark in batch.side.marks.items():
-            marks[partition] = max(mark, marks.get(partition, mark))
-        if any(p not in marks for p in range(DEFAULT_PARTITIONS)):
-            return None
-        return datetime.fromisoformat(min(marks[p] for p in range(DEFAULT_PARTITIONS)))
 
     def _settle(self, batch: _Batch) -> None:
         """Decide the referral claims no earlier claim can still overtake: due by the cut, and
@@ -380,7 +363,7 @@ class Ledger:
         counts the same rewards whatever order its claims arrived in."""
         if not self._claimants:
             return
-        cut = self._cut(batch)
+        cut = settlement.cut(self.store, batch.side.marks)
         if cut is None:
             return
         for customer_id in sorted(self._claimants):
@@ -391,7 +374,7 @@ class Ledger:
                 continue
             if earliest > cut:
                 continue
-            before = self._unarrived(member, batch)
+            before = settlement.unarrived(self.store, member, batch.side.outbox)
             if before is not None and earliest >= before:
                 continue
             claims, version = set(member.referral_claims), member.version
@@ -408,26 +391,6 @@ class Ledger:
                 cut.isoformat(), customer_id, member.id.hex, version + 1, member.version,
                 orjson.dumps(body).decode(),
             ))
-
-    def _unarrived(self, member: Member, batch: _Batch) -> datetime | None:
-        """The engine time of the earliest referral claim sent to ``member`` (committed, or
-        in this batch) that it has not received yet."""
-        customer_id = member.customer_id
-        rows = self.store.sql.query(
-            "SELECT id, payload FROM outbox WHERE msg_key = ? AND topic = ?",
-            (customer_id, COMMANDS_TOPIC))
-        sent = [(str(r["id"]), str(r["payload"])) for r in rows]
-        sent += [(row[0], row[3]) for row in batch.side.outbox
-                 if row[1] == COMMANDS_TOPIC and row[2] == customer_id]
-        earliest: datetime | None = None
-        for cid, payload in sent:
-            if cid in member.seen:
-                continue
-            command = Command.from_json(payload)
-            if command.type == REFERRAL_QUALIFIED and (earliest is None
-                                                       or command.occurred_at < earliest):
-                earliest = command.occurred_at
-        return earliest
 
     def _sweep(self, batch: _Batch, now: datetime | None) -> None:
         """Advance every member in memory with something due by engine time ``now`` (with
@@ -576,19 +539,6 @@ def read_value(topic: str, value: bytes) -> Fact | Command | None:
         return Command.from_json(value) if topic == COMMANDS_TOPIC else decode(value)
     except Exception:
         return None
-
-
-def mark_all_swept(store: LoyaltyStore, at: datetime) -> None:
-    """Every member in the store has been swept to ``at`` (a back-office sweep): every
-    referral claim due by then has been sent, whatever partition it comes from."""
-    with store.sql.transaction() as cur:
-        for partition in range(DEFAULT_PARTITIONS):
-            store.sql.execute(cur, UPSERT_MARK, (partition, utc_text(at)))
-
-
-def utc_text(at: datetime) -> str:
-    """Fixed-width UTC text of an engine time: compares as the times do."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def is_infrastructure(exc: BaseException) -> bool:

@@ -42,6 +42,16 @@ def _send_order(message: OutboxMessage) -> tuple[int, float, str]:
         return (1, 0.0, message.id)
 
 
+def send_again(store: LoyaltyStore) -> int:
+    """The broker came back without its logs: send the dead letters and member events it had
+    again (their ids are stable, so readers can tell a repeat). Commands are sent again by the
+    ledger, only those not applied yet. Returns how many."""
+    with store.sql.transaction() as cur:
+        store.sql.execute(cur, "UPDATE outbox SET sent = 0 WHERE sent = 1 AND topic <> ?",
+                          (COMMANDS_TOPIC,))
+        return int(cur.rowcount or 0)
+
+
 def mark_sent(store: LoyaltyStore, ids: list[str]) -> None:
     if not ids:
         return

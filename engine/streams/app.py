@@ -42,6 +42,7 @@ class WorkerStats:
     busy_seconds: float = 0.0
     first_message_at: float | None = None
     resets: int = 0
+    lag: int | None = None  # records not applied yet up to the log ends last polled
 
     def add(self, n: int, outcome: BatchOutcome, seconds: float) -> None:
         now = time.monotonic()

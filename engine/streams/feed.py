@@ -110,14 +110,20 @@ class Feed:
     def caught_up(self, key: str, since: int) -> bool | None:
         """Has this partition been read to its end, as seen by a poll newer than ``since``?
         None when it was never polled since it was assigned (nothing is known of it)."""
-        tp = tp_of(key)
-        polled = self.consumer.last_poll_timestamp(tp)
+        polled = self.consumer.last_poll_timestamp(tp_of(key))
         if polled is None:
             return None
         if polled <= since:
             return False
-        end = max(self.consumer.highwater(tp) or 0, self.produced.get(key, 0))
-        return self.next.get(key, 0) >= end
+        return self.next.get(key, 0) >= (self.log_end(key) or 0)
+
+    def log_end(self, key: str) -> int | None:
+        """The partition's log end as last polled (with the commands we sent ourselves); None
+        when it was never polled since it was assigned."""
+        tp = tp_of(key)
+        if self.consumer.last_poll_timestamp(tp) is None:
+            return None
+        return max(self.consumer.highwater(tp) or 0, self.produced.get(key, 0))
 
     def log_ends_before(self) -> dict[str, tuple[int, str]]:
         """Partitions whose freshly polled log ends before the position read from (the log

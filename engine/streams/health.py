@@ -33,4 +33,5 @@ class Health:
             "assigned": stats.assigned_at is not None,
             "messages": stats.messages,
             "dead_lettered": stats.dead_lettered,
+            "lag": stats.lag,
         }

@@ -26,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from engine.broker import DEFAULT_PARTITIONS
 from engine.config import Settings
 from engine.contract import COMMANDS_TOPIC, SOURCE_TOPICS
+from engine.store.outbox import send_again
 from engine.service import BatchOutcome, Incoming, Ledger
 from engine.streams.app import WorkerStats
 from engine.streams.feed import Feed
@@ -154,7 +155,19 @@ class Ingest:
             started = time.perf_counter()
             outcome = await handle_until_stored(self.ledger, released, self.health, held)
             self.stats.add(len(released), outcome, time.perf_counter() - started)
+            self.stats.lag = self.lag()
             return len(released)
+
+    def lag(self) -> int | None:
+        """Records between the stored positions and the log ends last polled, over the owned
+        partitions (the worker commits no offsets to Kafka, so lag tools cannot tell); None
+        before any is polled."""
+        ends = {key: self.feed.log_end(key) for key in self.feed.keys}
+        known = {key: end for key, end in ends.items() if end is not None}
+        if not known:
+            return None
+        positions = self.ledger.positions
+        return sum(max(0, end - positions.get(key, 0)) for key, end in known.items())
 
     async def idle_tick(self) -> int:
         """Nothing to apply: at most every ``IDLE_TICK_SECONDS``, let the ledger sweep to the
@@ -167,6 +180,7 @@ class Ingest:
         async with self.lock:
             if not self.feed.keys:
                 return 0
+            self.stats.lag = self.lag()
             caught_up = not len(self.sequencer) and all(
                 self.feed.caught_up(key, 0) for key in self.feed.keys)
             try:
@@ -211,6 +225,8 @@ class Ingest:
         await self._start_over({key: (0, f"the broker came back as a new cluster ({current})")
                                 for key in self.feed.keys if positions.get(key, 0) > 0
                                 or key.startswith(f"{COMMANDS_TOPIC}#")})
+        again = await asyncio.to_thread(send_again, self.ledger.store)
+        log.warning("%d dead letters and member events sent again to the new cluster", again)
         for key in self.feed.keys:
             self.feed.seek(key, 0)
         self.sequencer.forget(list(self.sequencer.queues))

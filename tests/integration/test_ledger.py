@@ -186,3 +186,17 @@ def test_members_with_pending_points_are_held_again_after_a_restart(store):
     assert fresh.hold_pending({3}) == 1  # alice; carol has nothing pending, bob is elsewhere
     assert set(fresh.members) == {"alice"}
     assert fresh.hold_pending(set()) == 0
+
+
+def test_after_the_broker_lost_its_logs_dead_letters_are_sent_again(store):
+    """A broker that came back empty lost the dead-letter topic too: the outbox sends the dead
+    letters (and member events) again; commands are the ledger's to send again (only those
+    not applied yet)."""
+    from engine.store.outbox import mark_sent, send_again
+
+    Ledger(store).handle(orders_batch())
+    sent = pending(store)
+    mark_sent(store, [m.id for m in sent])
+    assert pending(store) == []
+    assert send_again(store) == 1
+    assert [m.topic for m in pending(store)] == [DEAD_LETTER_TOPIC]

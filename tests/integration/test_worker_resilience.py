@@ -112,13 +112,14 @@ def test_worker_health_endpoint_reports_its_parts(fresh_broker, tmp_path):
             try:
                 answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 seen = {"code": answer.status_code, **answer.json()}
-                if seen.get("assigned"):
+                if seen.get("assigned") and seen.get("lag") is not None:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
         assert seen.get("code") == 200 and seen["status"] == "ok"
         assert seen["broker"] == "ok" and seen["store"] == "ok"
+        assert seen["lag"] == 0  # nothing published: every owned partition read to its end
         fresh_broker.stop()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
