@@ -278,9 +278,18 @@ def main() -> int:
                         help="also time the library's mapper against orjson on the stored events")
     parser.add_argument("--segments", type=int, default=1,
                         help="also show CPU per fact in this many consecutive parts of the run")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="write the store into this (new or empty) folder and keep it, "
+                             "e.g. for scripts/store_digest.py")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="loyalty-breakdown-") as folder:
-        totals, overall, snapshots = run(args.facts, args.batch, Path(folder), args.gc,
+        workdir = Path(folder)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            if any(args.keep.iterdir()):
+                parser.error(f"--keep {args.keep} is not empty")
+            workdir = args.keep
+        totals, overall, snapshots = run(args.facts, args.batch, workdir, args.gc,
                                          args.segments)
         print(f"garbage collector: {args.gc}")
         print(render(totals, overall))
@@ -289,7 +298,7 @@ def main() -> int:
             print(render_segments(snapshots))
         if args.micro:
             print()
-            print(micro(Path(folder)))
+            print(micro(workdir))
     return 0
 
 
