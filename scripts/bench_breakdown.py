@@ -76,7 +76,7 @@ def instrument(totals: Totals) -> None:
         (LoyaltyStore, "save", "store: save (total)"),
         (es_persistence.Mapper, "to_stored_event", "store: mapper to_stored_event"),
         (recorders, "write_side", "store: side tables"),
-        (es_sqlite.SQLiteApplicationRecorder, "_insert_events", "store: events INSERT"),
+        (recorders, "_insert_rows", "store: events INSERT"),
         (recorders, "write_links", "store: hash chain links"),
         (es_sqlite.SQLiteApplicationRecorder, "select_notifications",
          "projection: select notifications"),
