@@ -26,6 +26,7 @@ from engine.aggregates.commands import Command
 from engine.aggregates.member import Member
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
+from engine.heap import Heap
 from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
@@ -96,6 +97,7 @@ class Ledger:
         self._held: Mapping[str, Sequence[tuple[datetime, str]]] = {}
         self._owed: dict[str, datetime] = {}  # members a sweep took only part of the way
         self.epochs = store.position_epochs()
+        self.heap = Heap()
 
     def handle(self, messages: Sequence[Incoming],
                held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
@@ -106,6 +108,7 @@ class Ledger:
         that one is not applied late, and finishes the sweep once it is applied."""
         self._held = held or {}
         self._refresh_programs()
+        self.heap.settle()  # what the batches before left in memory is long-lived
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 return self._apply(messages, isolate=False)

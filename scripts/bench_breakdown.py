@@ -180,7 +180,9 @@ def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default", segment
             command_offsets[partition] += 1
         catch_up(store)
     overall = {"facts": float(len(incoming)), "wall": time.perf_counter() - wall,
-               "cpu": time.thread_time() - cpu, "events": float(store.max_notification_id())}
+               "cpu": time.thread_time() - cpu, "events": float(store.max_notification_id()),
+               "frozen": float(gc.get_freeze_count()),
+               "full": float(getattr(getattr(ledger, "heap", None), "full_collections", 0))}
     store.close()
     return totals, overall, snapshots
 
@@ -258,7 +260,9 @@ def render(totals: Totals, overall: dict[str, float]) -> str:
     out = [(f"{facts:,.0f} facts -> {overall['events']:,.0f} events; "
            f"{overall['wall']:.1f}s wall, {overall['cpu']:.1f}s CPU "
            f"({facts / overall['wall']:,.0f} facts/s; {overall['wall'] / facts * 1e6:,.0f} us "
-           f"wall and {overall['cpu'] / facts * 1e6:,.0f} us CPU per fact)"), "",
+           f"wall and {overall['cpu'] / facts * 1e6:,.0f} us CPU per fact)"),
+           (f"objects frozen at the end: {overall['frozen']:,.0f}; full collections by the "
+            f"ledger's heap policy: {overall['full']:,.0f}"), "",
            "| component | calls | wall us/fact | CPU us/fact | share of CPU |",
            "|---|---:|---:|---:|---:|"]
     for name in sorted(totals, key=lambda n: (n.split(":")[0], -totals[n][2])):
@@ -273,7 +277,9 @@ def main() -> int:
     parser.add_argument("--facts", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--gc", choices=("default", "freeze", "off"), default="default",
-                        help="an experiment: gc.freeze() before every batch, or no collector")
+                        help="an experiment: gc.freeze() before every batch as well (the "
+                             "ledger's own policy, engine/heap.py, runs in every mode), or no "
+                             "collector")
     parser.add_argument("--micro", action="store_true",
                         help="also time the library's mapper against orjson on the stored events")
     parser.add_argument("--segments", type=int, default=1,
