@@ -9,33 +9,33 @@ counting.
 
 So before each batch, what survived the batches before it is frozen (``gc.freeze``): the
 collector leaves it alone and only walks what the next batch allocates. Frozen objects that
-later become cyclic garbage would never be reclaimed, so once the frozen heap has doubled since
-the last full collection, it is unfrozen and collected once: a full collection per doubling
-instead of one per quarter of growth.
+later become cyclic garbage would never be reclaimed, so once the heap has doubled since the
+last full collection (or since the ledger started), it is unfrozen and collected once: a full
+collection per doubling instead of one per quarter of growth. The heap's size is read as the
+interpreter's allocated memory blocks, which costs a walk over its arenas; counting the frozen
+objects (``gc.get_freeze_count``) walks every one of them, milliseconds per batch.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 
-FIRST_FULL = 2_000_000  # frozen objects at which the first full collection runs
 GROWTH = 2.0
 
 
 class Heap:
-    def __init__(self, first_full: int = FIRST_FULL, growth: float = GROWTH) -> None:
-        self.next_full = first_full
+    def __init__(self, growth: float = GROWTH) -> None:
         self.growth = growth
+        self.next_full = int(sys.getallocatedblocks() * growth)
         self.full_collections = 0
 
     def settle(self) -> None:
-        """Call between batches: freeze what is alive now, or collect it all once it has
-        grown ``growth`` times since the last full collection."""
-        if gc.get_freeze_count() >= self.next_full:
+        """Call between batches: freeze what is alive now, after collecting it all once the
+        heap has grown ``growth`` times since the last full collection."""
+        if sys.getallocatedblocks() >= self.next_full:
             gc.unfreeze()
             gc.collect()
             self.full_collections += 1
-            gc.freeze()
-            self.next_full = max(self.next_full, int(gc.get_freeze_count() * self.growth))
-            return
+            self.next_full = int(sys.getallocatedblocks() * self.growth)
         gc.freeze()
