@@ -31,6 +31,7 @@ from engine.aggregates.member import Member
 from engine.broker import DEFAULT_PARTITIONS
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
+from engine.heap import Heap
 from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
@@ -110,6 +111,7 @@ class Ledger:
         self._claimants: set[str] = set()  # referrers in memory with undecided claims
         self._dropped: set[str] = set()  # members forgotten after a failed save
         self._marked: datetime | None = None  # the sweep mark last written
+        self.heap = Heap()
 
     def handle(self, messages: Sequence[Incoming],
                held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
@@ -120,6 +122,7 @@ class Ledger:
         that one is not applied late, and finishes the sweep once it is applied."""
         self._held = held or {}
         self._refresh_programs()
+        self.heap.settle()  # what the batches before left in memory is long-lived
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 return self._apply(messages, isolate=False)

@@ -11,7 +11,9 @@ back as the next batch's records, as Kafka would deliver them) and ``catch_up_al
 engine or library function is wrapped to add its wall and CPU (``time.thread_time``) time; the
 wrappers cost about a microsecond a call, which the "calls" column lets one discount. Garbage
 collections are timed too (``gc.callbacks``); they happen inside the components, so their time
-is also inside those components' figures.
+is also inside those components' figures. With ``--plain`` only the per-batch calls are timed
+(handle, outbox, catch-up): the figures to compare totals by, since the per-event wrappers add
+their own cost (over a million calls in 100,000 facts) to every total.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def instrument(totals: Totals) -> None:
         (LoyaltyStore, "save", "store: save (total)"),
         (es_persistence.Mapper, "to_stored_event", "store: mapper to_stored_event"),
         (recorders, "write_side", "store: side tables"),
-        (es_sqlite.SQLiteApplicationRecorder, "_insert_events", "store: events INSERT"),
+        (recorders, "_insert_rows", "store: events INSERT"),
         (recorders, "write_links", "store: hash chain links"),
         (es_sqlite.SQLiteApplicationRecorder, "select_notifications",
          "projection: select notifications"),
@@ -131,11 +133,12 @@ def watch_gc(totals: Totals) -> None:
 Snapshot = tuple[int, float, dict[str, float]]  # facts done, CPU so far, CPU by component
 
 
-def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default", segments: int = 1
-        ) -> tuple[Totals, dict[str, float], list[Snapshot]]:
+def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default", segments: int = 1,
+        plain: bool = False) -> tuple[Totals, dict[str, float], list[Snapshot]]:
     totals: Totals = defaultdict(lambda: [0, 0.0, 0.0])
-    instrument(totals)
-    watch_gc(totals)
+    if not plain:
+        instrument(totals)
+        watch_gc(totals)
     from engine.projections.registry import catch_up_all
     from engine.service import Incoming, Ledger
     from engine.store import open_store
@@ -180,7 +183,9 @@ def run(facts: int, batch: int, workdir: Path, gc_mode: str = "default", segment
             command_offsets[partition] += 1
         catch_up(store)
     overall = {"facts": float(len(incoming)), "wall": time.perf_counter() - wall,
-               "cpu": time.thread_time() - cpu, "events": float(store.max_notification_id())}
+               "cpu": time.thread_time() - cpu, "events": float(store.max_notification_id()),
+               "frozen": float(gc.get_freeze_count()),
+               "full": float(getattr(getattr(ledger, "heap", None), "full_collections", 0))}
     store.close()
     return totals, overall, snapshots
 
@@ -258,7 +263,9 @@ def render(totals: Totals, overall: dict[str, float]) -> str:
     out = [(f"{facts:,.0f} facts -> {overall['events']:,.0f} events; "
            f"{overall['wall']:.1f}s wall, {overall['cpu']:.1f}s CPU "
            f"({facts / overall['wall']:,.0f} facts/s; {overall['wall'] / facts * 1e6:,.0f} us "
-           f"wall and {overall['cpu'] / facts * 1e6:,.0f} us CPU per fact)"), "",
+           f"wall and {overall['cpu'] / facts * 1e6:,.0f} us CPU per fact)"),
+           (f"objects frozen at the end: {overall['frozen']:,.0f}; full collections by the "
+            f"ledger's heap policy: {overall['full']:,.0f}"), "",
            "| component | calls | wall us/fact | CPU us/fact | share of CPU |",
            "|---|---:|---:|---:|---:|"]
     for name in sorted(totals, key=lambda n: (n.split(":")[0], -totals[n][2])):
@@ -273,23 +280,39 @@ def main() -> int:
     parser.add_argument("--facts", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--gc", choices=("default", "freeze", "off"), default="default",
-                        help="an experiment: gc.freeze() before every batch, or no collector")
+                        help="an experiment: gc.freeze() before every batch as well (the "
+                             "ledger's own policy, engine/heap.py, runs in every mode), or no "
+                             "collector")
     parser.add_argument("--micro", action="store_true",
                         help="also time the library's mapper against orjson on the stored events")
     parser.add_argument("--segments", type=int, default=1,
                         help="also show CPU per fact in this many consecutive parts of the run")
+    parser.add_argument("--plain", action="store_true",
+                        help="time only the per-batch calls (handle, outbox, catch-up): no "
+                             "wrapper around the per-event functions, whose own cost (two "
+                             "thread_time() calls each, millions of calls) inflates the totals")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="write the store into this (new or empty) folder and keep it, "
+                             "e.g. for scripts/store_digest.py")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="loyalty-breakdown-") as folder:
-        totals, overall, snapshots = run(args.facts, args.batch, Path(folder), args.gc,
-                                         args.segments)
-        print(f"garbage collector: {args.gc}")
+        workdir = Path(folder)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            if any(args.keep.iterdir()):
+                parser.error(f"--keep {args.keep} is not empty")
+            workdir = args.keep
+        totals, overall, snapshots = run(args.facts, args.batch, workdir, args.gc,
+                                         args.segments, args.plain)
+        print(f"garbage collector: {args.gc}" + ("; plain (per-batch timers only)"
+                                                   if args.plain else ""))
         print(render(totals, overall))
         if args.segments > 1:
             print()
             print(render_segments(snapshots))
         if args.micro:
             print()
-            print(micro(Path(folder)))
+            print(micro(workdir))
     return 0
 
 

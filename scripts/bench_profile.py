@@ -61,6 +61,12 @@ BUCKETS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("ledger: source rows, dead letters, commands",
      (("_record_source",), ("_dead_letter",), ("_emit",))),
     ("ledger: other", (("Ledger.handle",),)),
+    # The ingest loop's own work on the event loop (since decision 0006), before the consumer's
+    # catch-all: without these its frames fell into the consumer bucket (they run under
+    # asyncio/), which then read as the consumer's cost.
+    ("ingest loop: held-back records listed for the sweep (Sequencer.held_back, Ingest.turn)",
+     (("Sequencer.held_back",), ("Ingest.turn.<locals>",))),
+    ("ingest loop: sequencer (add, release) and feed", (("engine/streams/",),)),
     ("faust/aiokafka consumer (event loop and fetcher thread)",
      (("faust/",), ("mode/",), ("aiokafka/",), ("asyncio/",))),
 )

@@ -74,13 +74,27 @@ def write_links(
     fetchall: Callable[[], list[Any]],
     executemany: Callable[[str, list[tuple[Any, ...]]], Any],
     stored_events: Sequence[Any],
+    known: Callable[[str, int], str | None] | None = None,
+    staged: dict[str, tuple[int, str]] | None = None,
 ) -> None:
     """Write the batch's links through the recorder's cursor, inside its transaction (the
-    callables are the cursor's; statements use ``?`` placeholders)."""
+    callables are the cursor's; statements use ``?`` placeholders). ``known(originator,
+    version)``, when given, answers the hash of a link already committed (or None: read from
+    the table); ``staged``, when given, receives each originator's last link of the batch as
+    ``(version, hash)``, for the caller to keep once the transaction is committed."""
     if not stored_events:
         return
     previous: dict[str, str] = {}
     wanted = previous_wanted(stored_events)
+    if known is not None:
+        missing = []
+        for oid, version in wanted:
+            hash_ = known(oid, version)
+            if hash_ is None:
+                missing.append((oid, version))
+            else:
+                previous[oid] = hash_
+        wanted = missing
     for start in range(0, len(wanted), LOOKUP_CHUNK):
         chunk = wanted[start:start + LOOKUP_CHUNK]
         where = " OR ".join("(originator_id = ? AND originator_version = ?)" for _ in chunk)
@@ -91,7 +105,11 @@ def write_links(
             previous[oid] = hash_
     # A clock read here is bookkeeping of the side table, never part of an event body.
     now = datetime.now(UTC).isoformat(timespec="microseconds")
-    executemany(INSERT_LINK, chain_rows(stored_events, previous, now))
+    rows = chain_rows(stored_events, previous, now)
+    executemany(INSERT_LINK, rows)
+    if staged is not None:
+        for oid, version, hash_, _, _ in rows:
+            staged[oid] = (version, hash_)
 
 
 # -- checking ---------------------------------------------------------------------------------

@@ -102,7 +102,11 @@ class LoyaltyStore:
         in-memory aggregates are then stale and must be reloaded.
         """
         events = [e for agg in aggregates for e in agg.collect_events()]
-        self.app.events.put(events, side=side)
+        # The recorder directly, not ``app.events.put``: put also builds a Recording and a
+        # Notification per event for the caller, which nothing here reads.
+        to_stored_event = self.app.mapper.to_stored_event
+        self.app.recorder.insert_events(  # type: ignore[attr-defined]
+            [to_stored_event(e) for e in events], side=side)
 
     # -- reads -------------------------------------------------------------------------
 

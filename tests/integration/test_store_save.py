@@ -1,0 +1,89 @@
+"""The save path's shortcuts against a real SQLite store: events inserted in one statement with
+the notification ids SQLite gives them, and hash-chain links that reuse the previous link this
+process committed, never one that another writer has since followed or one that did not land."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from engine.aggregates.member import Member
+from engine.audit.chain import first_break
+from engine.config import Settings
+from engine.store import LoyaltyStore, open_store
+from tests.unit.rules.builders import T0, book, day, order, registered, share
+
+RULES = book()
+
+
+def opened(path: Path) -> LoyaltyStore:
+    return open_store(Settings(store_url=str(path / "loyalty.sqlite"), data_dir=path))
+
+
+def chain_break(store: LoyaltyStore, member: Member) -> object:
+    oid = member.id.hex
+    events = [(r["originator_version"], r["topic"], bytes(r["state"])) for r in store.sql.query(
+        "SELECT originator_version, topic, state FROM stored_events WHERE originator_id = ? "
+        "ORDER BY originator_version", (oid,))]
+    links = [(r["originator_version"], r["hash"], r["prev_hash"]) for r in store.sql.query(
+        "SELECT originator_version, hash, prev_hash FROM event_chain WHERE originator_id = ? "
+        "ORDER BY originator_version", (oid,))]
+    assert len(events) == len(links) == member.version
+    return first_break(oid, events, links)
+
+
+def test_notification_ids_follow_the_log_and_the_events_keep_their_order(tmp_path: Path):
+    store = opened(tmp_path)
+    ann = Member(customer_id="ann", timestamp=T0)
+    ann.apply_fact(registered("r1", T0), RULES)
+    ann.apply_fact(order("o1", "80.00", day(1)), RULES)
+    versions = [e.originator_version for e in ann.pending_events]
+    ids = store.app.recorder.insert_events(  # the recorder as LoyaltyStore.save calls it
+        [store.app.mapper.to_stored_event(e) for e in ann.collect_events()])
+    assert list(ids) == list(range(1, len(versions) + 1))
+    logged = store.notifications(0, 100)
+    assert [n.id for n in logged] == list(ids)
+    assert [n.originator_version for n in logged] == versions
+    store.close()
+
+
+def test_links_stay_whole_when_another_writer_moves_the_member_in_between(tmp_path: Path):
+    worker, api = opened(tmp_path), opened(tmp_path)
+    ann = Member(customer_id="ann", timestamp=T0)
+    ann.apply_fact(registered("r1", T0), RULES)
+    worker.save([ann])  # the worker now knows ann's last link
+    other = api.get_member("ann")
+    assert other is not None
+    other.apply_fact(share("s1", day(1)), RULES)
+    api.save([other])  # another process follows that link
+    ann.apply_fact(share("s2", day(2)), RULES)
+    with pytest.raises(IntegrityError):
+        worker.save([ann])  # stale: refused
+    ann = worker.get_member("ann")
+    assert ann is not None
+    ann.apply_fact(order("o1", "50.00", day(3)), RULES)
+    worker.save([ann])
+    ann.apply_fact(share("s3", day(4)), RULES)
+    worker.save([ann])  # this one from the link kept in memory
+    assert chain_break(worker, ann) is None
+    assert worker.app.recorder.heads.get(ann.id.hex, ann.version) is not None
+    worker.close()
+    api.close()
+
+
+def test_the_remembered_links_start_afresh_past_their_limit(tmp_path: Path):
+    store = opened(tmp_path)
+    store.app.recorder.heads.limit = 2
+    members = [Member(customer_id=name, timestamp=T0) for name in ("ann", "bob", "cid")]
+    for m in members:
+        m.apply_fact(registered(f"r-{m.customer_id}", T0, customer=m.customer_id), RULES)
+        store.save([m])
+    assert len(store.app.recorder.heads.links) <= 2
+    for m in members:
+        m.apply_fact(share(f"s-{m.customer_id}", day(1), customer=m.customer_id), RULES)
+    store.save(members)
+    for m in members:
+        assert chain_break(store, m) is None
+    store.close()
