@@ -32,6 +32,10 @@ def text(at: datetime) -> str:
 def mark_time(goal: datetime, held: Held) -> datetime:
     """The mark of a full sweep to ``goal``: ``goal``, or the time of the earliest record
     still held back when earlier (its member was swept only that far)."""
+    earliest = getattr(held, "earliest", None)  # a sequencer's view tells it at once
+    if earliest is not None:
+        first = earliest()
+        return goal if first is None or first >= goal else first
     mark = goal
     for items in held.values():
         for when, _ in items:

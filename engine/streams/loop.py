@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -32,7 +32,7 @@ from engine.streams.app import WorkerStats
 from engine.streams.feed import Feed
 from engine.streams.health import Health
 from engine.streams.logcheck import mismatched_logs
-from engine.streams.sequencer import Sequencer
+from engine.streams.sequencer import HeldBack, Sequencer
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,8 @@ class Ingest:
                 log.warning("idle tick failed (%s: %s)", type(exc).__name__, exc)
                 return 0
 
-    def _held(self) -> dict[str, list[tuple[datetime, str]]]:
-        return {who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
-                for who, items in self.sequencer.held_back().items()}
+    def _held(self) -> HeldBack:
+        return self.sequencer.held_back()
 
     def _flow(self) -> None:
         """Stop fetching partitions far ahead of the others; fetch them again once drained."""
@@ -248,7 +247,7 @@ class Ingest:
 
 
 async def handle_until_stored(ledger: Ledger, messages: list[Incoming], health: Health,
-                              held: dict[str, list[tuple[datetime, str]]] | None = None
+                              held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
                               ) -> BatchOutcome:
     """Apply the batch, waiting out a store outage (with backoff) rather than dropping it."""
     attempt = 0

@@ -26,13 +26,16 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from engine.service import Incoming
 
 NO_TIME = float("-inf")
 
-Entry = tuple[float, int, str, int]  # (time, topic rank, partition key, offset)
+# (time, topic rank, partition key, offset, source id): ordered by the first four (unique)
+Entry = tuple[float, int, str, int, str]
 # (partition key, poll stamp of the head's arrival) -> may the merge pass over this partition?
 # None: nothing is known of it yet (never polled since it was assigned): it holds the others back
 # however long that takes.
@@ -48,9 +51,10 @@ class Held:
     polled: int  # the poll stamp of the fetch that brought it (ms, from the consumer)
     since: float  # monotonic time it was buffered
     who: str | None  # the member it is about
+    source_id: str = ""  # its event id or command id
 
     def entry(self, key: str) -> Entry:
-        return (self.at, self.rank, key, self.message.offset)
+        return (self.at, self.rank, key, self.message.offset, self.source_id)
 
 
 class Sequencer:
@@ -81,16 +85,10 @@ class Sequencer:
                 if held.who is not None:
                     self._note(held.who, key, held.entry(key))
 
-    def held_back(self) -> dict[str, list[tuple[float, str]]]:
-        """Per member with records held, their times and source ids (event or command id)."""
-        out: dict[str, list[tuple[float, str]]] = {}
-        for queue in self.queues.values():
-            for held in queue:
-                if held.who is not None:
-                    decoded = held.message.decoded
-                    source_id = getattr(decoded, "event_id", None) or decoded.command_id
-                    out.setdefault(held.who, []).append((held.at, source_id))
-        return out
+    def held_back(self) -> HeldBack:
+        """Per member with records held, their times and source ids (event or command id): a
+        view, read when asked, valid while the sequencer does not change."""
+        return HeldBack(self.members)
 
     def add(self, messages: Iterable[Incoming], polled: int) -> None:
         now = self._clock()
@@ -102,7 +100,8 @@ class Sequencer:
                 queue.append(Held(NO_TIME, 0, message, polled, now, None))
                 continue
             held = Held(decoded.occurred_at.timestamp(), self._rank(message.topic), message,
-                        polled, now, decoded.customer_id)
+                        polled, now, decoded.customer_id,
+                        getattr(decoded, "event_id", None) or decoded.command_id)
             queue.append(held)
             self._note(held.who, key, held.entry(key))
 
@@ -178,6 +177,31 @@ class Sequencer:
                 del self.members[who]
 
 
+class HeldBack(Mapping[str, list[tuple[datetime, str]]]):
+    """The records a sequencer holds back, per member: (time, source id) of each, made when a
+    member is asked for (the ledger asks for those its sweep reaches, not for every member
+    with a record held, on every batch)."""
+
+    def __init__(self, members: dict[str, dict[str, deque[Entry]]]) -> None:
+        self._members = members
+
+    def __getitem__(self, who: str) -> list[tuple[datetime, str]]:
+        return [(datetime.fromtimestamp(entry[0], UTC), entry[4])
+                for there in self._members[who].values() for entry in there]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def earliest(self) -> datetime | None:
+        """The time of the earliest record held back."""
+        at = min((entry[0] for mine in self._members.values() for there in mine.values()
+                  for entry in there), default=None)
+        return None if at is None else datetime.fromtimestamp(at, UTC)
+
+
 def _head(key: str, queue: deque[Held]) -> Entry:
     """A partition's place in the merge: its head's time, or the next record's when that is
     earlier. A head dated later than the record behind it (a clock that ran ahead, a message
@@ -187,7 +211,7 @@ def _head(key: str, queue: deque[Held]) -> Entry:
     at = head.at
     if len(queue) > 1 and queue[1].at < at:
         at = queue[1].at
-    return (at, head.rank, key, head.message.offset)
+    return (at, head.rank, key, head.message.offset, head.source_id)
 
 
 def _earlier_elsewhere(mine: dict[str, deque[Entry]], key: str, entry: Entry) -> bool:

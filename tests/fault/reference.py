@@ -10,7 +10,6 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.broker import DEFAULT_PARTITIONS
@@ -106,9 +105,7 @@ def replay_sequenced(records: Sequence[Record], store_path: Path, chunk: int) ->
             released = sequencer.release(
                 lambda key, since: fetched[key] >= len(logs[key]) and poll > since, BATCH * 10)
             if released:
-                ledger.handle(released, {
-                    who: [(datetime.fromtimestamp(at, UTC), source) for at, source in items]
-                    for who, items in sequencer.held_back().items()})
+                ledger.handle(released, sequencer.held_back())
                 _forward(store, offsets, logs)
             elif all(fetched[k] >= len(v) for k, v in logs.items()) and not len(sequencer):
                 if not ledger.tick(caught_up=True):  # as an idle worker does: sweep and settle claims

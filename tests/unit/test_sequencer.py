@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,7 +178,7 @@ def test_what_is_held_back_is_told_per_member() -> None:
     seq.add([record("loyalty.orders", 0, 7, "X"), record("loyalty.orders", 1, 3, "X"),
              record("loyalty.orders", 2, 5, "Y")], 1)
     seq.add([Incoming("loyalty.reviews", 0, 0, b"not json")], 1)
-    held = {who: sorted((datetime.fromtimestamp(at, UTC).day, source) for at, source in items)
-            for who, items in seq.held_back().items()}
+    view = seq.held_back()
+    held = {who: sorted((at.day, source) for at, source in view[who]) for who in view}
     assert held == {"X": [(3, "e-loyalty.orders-1"), (7, "e-loyalty.orders-0")],
                     "Y": [(5, "e-loyalty.orders-2")]}
