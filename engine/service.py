@@ -17,7 +17,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,7 +101,7 @@ class Ledger:
         self._catalog_version = catalog_version(store)
         self._catalog_checked = time.monotonic()
         self.swept_to: datetime | None = None
-        self._held: Mapping[str, Sequence[tuple[datetime, str]]] = {}
+        self._held: settlement.Held = {}
         self._owed: dict[str, datetime] = {}  # members a sweep took only part of the way
         self.epochs = store.position_epochs()
         # The membership partitions this ledger sweeps (the worker's assignment): their sweep
@@ -114,8 +114,7 @@ class Ledger:
         self.heap = Heap()
 
     def handle(self, messages: Sequence[Incoming],
-               held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
-               ) -> BatchOutcome:
+               held: settlement.Held | None = None) -> BatchOutcome:
         """Apply a batch exactly once; returns what happened. Never raises for bad input.
         ``held``: per member, the (time, source id) of the facts and commands the caller still
         holds back; a sweep takes the member no further than the earliest it has not seen, so
@@ -139,7 +138,7 @@ class Ledger:
                 return self._one_by_one(messages)
         raise IntegrityError(f"batch still conflicting after {MAX_CONFLICT_RETRIES} attempts")
 
-    def tick(self, held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None,
+    def tick(self, held: settlement.Held | None = None,
              caught_up: bool = False) -> bool:
         """When no message is waiting: sweep the members to the engine time reached and decide
         the referral claims that can be decided now (other workers' sweeps may have allowed
@@ -343,12 +342,9 @@ class Ledger:
     def _bring_back_dropped(self) -> None:
         """Read again the members forgotten after a failed save: a sweep must still reach
         them (their pending points, their undecided claims)."""
-        for customer_id in sorted(self._dropped):
-            if customer_id not in self.members:
-                member = self.store.get_member(customer_id)
-                if member is not None:
-                    self._keep(customer_id, member)
-            self._dropped.discard(customer_id)
+        if self._dropped:
+            self._hold(sorted(self._dropped))
+            self._dropped.clear()
 
     def _mark(self, batch: _Batch, goal: datetime) -> None:
         """After a full sweep to ``goal``: every member of the owned partitions has been taken

@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -28,11 +27,12 @@ from engine.config import Settings
 from engine.contract import COMMANDS_TOPIC, SOURCE_TOPICS
 from engine.store.outbox import send_again
 from engine.service import BatchOutcome, Incoming, Ledger
+from engine.settlement import Held
 from engine.streams.app import WorkerStats
 from engine.streams.feed import Feed
 from engine.streams.health import Health
 from engine.streams.logcheck import mismatched_logs
-from engine.streams.sequencer import HeldBack, Sequencer
+from engine.streams.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class Ingest:
             released = self.sequencer.release(self.feed.caught_up, BATCH_SIZE)
             if not released:
                 return 0
-            held = self._held()
+            held = self.sequencer.held_back()
             started = time.perf_counter()
             outcome = await handle_until_stored(self.ledger, released, self.health, held)
             self.stats.add(len(released), outcome, time.perf_counter() - started)
@@ -184,13 +184,11 @@ class Ingest:
             caught_up = not len(self.sequencer) and all(
                 self.feed.caught_up(key, 0) for key in self.feed.keys)
             try:
-                return int(await asyncio.to_thread(self.ledger.tick, self._held(), caught_up))
+                return int(await asyncio.to_thread(self.ledger.tick, self.sequencer.held_back(),
+                                                   caught_up))
             except Exception as exc:  # the store is away: the next tick tries again
                 log.warning("idle tick failed (%s: %s)", type(exc).__name__, exc)
                 return 0
-
-    def _held(self) -> HeldBack:
-        return self.sequencer.held_back()
 
     def _flow(self) -> None:
         """Stop fetching partitions far ahead of the others; fetch them again once drained."""
@@ -247,7 +245,7 @@ class Ingest:
 
 
 async def handle_until_stored(ledger: Ledger, messages: list[Incoming], health: Health,
-                              held: Mapping[str, Sequence[tuple[datetime, str]]] | None = None
+                              held: Held | None = None
                               ) -> BatchOutcome:
     """Apply the batch, waiting out a store outage (with backoff) rather than dropping it."""
     attempt = 0
