@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class Settings:
     # Worker: the storefronts' signing secrets; when set, unsigned records are refused.
     signing_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     signing_tolerance: int = 300
+    # Worker: how many members it keeps in memory at most (engine/residency.py).
+    members_in_memory: int = 100_000
     # Publisher: this storefront's name and secret; when set, `publish` signs.
     store_id: str = ""
     signing_secret: str = field(default="", repr=False)
@@ -65,6 +68,20 @@ class Settings:
             max_idle=float(env.get("LOYALTY_MAX_IDLE_MS") or 5000) / 1000,
             signing_secrets=parse_secrets(env.get("LOYALTY_SIGNING_SECRETS") or ""),
             signing_tolerance=int(env.get("LOYALTY_SIGNING_TOLERANCE") or 300),
+            members_in_memory=_positive(env, "LOYALTY_MEMBERS_IN_MEMORY", 100_000),
             store_id=env.get("LOYALTY_STORE_ID") or "",
             signing_secret=env.get("LOYALTY_SIGNING_SECRET") or "",
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name) or ""
+    if not text:
+        return default
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return value

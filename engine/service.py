@@ -32,6 +32,7 @@ from engine.broker import DEFAULT_PARTITIONS
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
 from engine.heap import Heap
+from engine.residency import DEFAULT_LIMIT, Residency, due_members, due_row
 from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
@@ -92,10 +93,13 @@ class _Batch:
 class Ledger:
     """Applies batches of messages to members; owns the in-memory members of its partitions."""
 
-    def __init__(self, store: LoyaltyStore, verifier: Verifier | None = None) -> None:
+    def __init__(self, store: LoyaltyStore, verifier: Verifier | None = None, *,
+                 members_in_memory: int = DEFAULT_LIMIT) -> None:
         self.store = store
         self.verifier = verifier
+        # In use order, least recently used first; bounded (engine/residency.py).
         self.members: dict[str, Member] = {}
+        self.residency = Residency(members_in_memory)
         self.positions: dict[str, int] = store.positions()
         self.programs = program_book(store)
         self._catalog_version = catalog_version(store)
@@ -172,9 +176,10 @@ class Ledger:
             return 0
         marks = ", ".join("?" for _ in partitions)
         rows = self.store.sql.query(
-            f"SELECT DISTINCT customer_id FROM referral_claims WHERE kafka_partition IN ({marks})",
-            tuple(sorted(partitions)))
-        return self._hold([str(row["customer_id"]) for row in rows])
+            "SELECT DISTINCT customer_id, kafka_partition FROM referral_claims "
+            f"WHERE kafka_partition IN ({marks})", tuple(sorted(partitions)))
+        return self._hold([(str(row["customer_id"]), int(row["kafka_partition"]))
+                           for row in rows])
 
     def reset_positions(self, resets: dict[str, tuple[int, str]]) -> None:
         """Start partitions over whose log no longer matches the stored position
@@ -219,29 +224,34 @@ class Ledger:
             return 0
         marks = ", ".join("?" for _ in partitions)
         rows = self.store.sql.query(
-            "SELECT DISTINCT b.customer_id FROM balances b JOIN source_facts s "
+            "SELECT DISTINCT b.customer_id, s.kafka_partition FROM balances b JOIN source_facts s "
             "ON s.customer_id = b.customer_id WHERE b.pending > 0 AND s.kind = 'fact' "
             f"AND s.kafka_partition IN ({marks})", tuple(sorted(partitions)))
-        return self._hold([str(row["customer_id"]) for row in rows]) + self._hold_claimants(
-            partitions)
+        return self._hold([(str(row["customer_id"]), int(row["kafka_partition"]))
+                           for row in rows]) + self._hold_claimants(partitions)
 
-    def _hold(self, customer_ids: Sequence[str]) -> int:
+    def _hold(self, found: Sequence[tuple[str, int | None]],
+              into: dict[str, Member] | None = None) -> int:
+        """Read these members (customer id, partition) from the store into memory, or into
+        a batch's members, unless they are in memory already."""
         loaded = 0
-        for customer_id in customer_ids:
-            if customer_id not in self.members:
-                member = self.store.get_member(customer_id)
-                if member is not None:
-                    self._keep(customer_id, member)
-                    loaded += 1
+        for customer_id, partition in found:
+            if customer_id in self.members or (into is not None and customer_id in into):
+                continue
+            member = self.store.get_member(customer_id)
+            if member is None:
+                continue
+            (self.members if into is None else into)[customer_id] = member
+            if partition is not None:
+                self.residency.partitions[customer_id] = partition
+            if member.referral_claims:
+                self._claimants.add(customer_id)
+            loaded += 1
         return loaded
-
-    def _keep(self, customer_id: str, member: Member) -> None:
-        self.members[customer_id] = member
-        if member.referral_claims:
-            self._claimants.add(customer_id)
 
     def reload(self) -> None:
         self.members.clear()
+        self.residency.partitions.clear()
         self._owed.clear()
         self._claimants.clear()
         self._dropped.clear()
@@ -312,6 +322,7 @@ class Ledger:
         self._settle(batch)
         if idle and not batch.members and not batch.side:
             return batch.outcome
+        victims = self._due_rows(batch)
         try:
             self.store.save(batch.members.values(), batch.side)
         except Exception:
@@ -323,7 +334,13 @@ class Ledger:
             raise
         batch.outcome.written = True
         self.positions.update(batch.side.positions)
-        self.members.update(batch.members)
+        members = self.members
+        for customer_id, member in batch.members.items():  # now the most recently used
+            members.pop(customer_id, None)
+            members[customer_id] = member
+        for customer_id in victims:
+            del members[customer_id]
+        self.residency.forget(victims)
         if sweeping:
             self.swept_to = now
         if batch.marked is not None:
@@ -332,6 +349,23 @@ class Ledger:
         if last is not None and (self.engine_time is None or last > self.engine_time):
             self.engine_time = last
         return batch.outcome
+
+    def _due_rows(self, batch: _Batch) -> list[str]:
+        """Write the next due of every member the batch saves, and pick the members to let go
+        after it (their due rows go with it): see engine/residency.py."""
+        residency = self.residency
+        partitions = residency.partitions
+        victims = residency.victims(self.members, batch.members, (self._claimants, self._owed))
+        dues = batch.side.dues
+        for customer_id, member in batch.members.items():
+            partition = partitions.get(customer_id)
+            if partition is not None:
+                dues.append(due_row(customer_id, partition, member))
+        for customer_id in victims:
+            if customer_id not in batch.members:
+                dues.append(due_row(customer_id, partitions[customer_id],
+                                    self.members[customer_id]))
+        return victims
 
     def _forget_all(self) -> None:
         """Drop the members in memory (one may hold events of a failed apply); they are read
@@ -343,7 +377,8 @@ class Ledger:
         """Read again the members forgotten after a failed save: a sweep must still reach
         them (their pending points, their undecided claims)."""
         if self._dropped:
-            self._hold(sorted(self._dropped))
+            partitions = self.residency.partitions
+            self._hold([(c, partitions.get(c)) for c in sorted(self._dropped)])
             self._dropped.clear()
 
     def _mark(self, batch: _Batch, goal: datetime) -> None:
@@ -397,6 +432,9 @@ class Ledger:
         if now is None:
             targets = {c: batch.members.get(c) or self.members.get(c) for c in self._owed}
         else:
+            # The members not in memory that are due by now are read back first.
+            self._hold(due_members(self.store, self.owned, settlement.text(now)),
+                       into=batch.members)
             targets = {**self.members, **batch.members}
         for customer_id, member in targets.items():
             goal = now or self._owed.get(customer_id)
@@ -434,7 +472,8 @@ class Ledger:
         if message.topic == COMMANDS_TOPIC:
             command = message.decoded or Command.from_json(message.value)
             self._check_issued(command.command_id, message.value)
-            member = self._member(command.customer_id, command.occurred_at, batch)
+            member = self._member(command.customer_id, command.occurred_at, batch,
+                                  message.partition)
             before = _version_before(member, batch)
             claims = len(member.referral_claims)
             self._emit(batch, member.apply_command(command, self.programs))
@@ -449,7 +488,7 @@ class Ledger:
             produced = message.timestamp_ms / 1000 if message.timestamp_ms else time.time()
             self.verifier.verify(message.headers, message.value, produced)
         fact = message.decoded or decode(message.value)
-        member = self._member(fact.customer_id, fact.occurred_at, batch)
+        member = self._member(fact.customer_id, fact.occurred_at, batch, message.partition)
         before = _version_before(member, batch)
         try:
             self._emit(batch, member.apply_fact(fact, self.programs))
@@ -487,7 +526,8 @@ class Ledger:
             message.value.decode("utf-8"),
         ))
 
-    def _member(self, customer_id: str, at: Any, batch: _Batch) -> Member:
+    def _member(self, customer_id: str, at: Any, batch: _Batch, partition: int) -> Member:
+        self.residency.partitions[customer_id] = partition
         member = batch.members.get(customer_id) or self.members.get(customer_id)
         if member is None:
             member = self.store.get_member(customer_id)

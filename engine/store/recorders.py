@@ -48,6 +48,11 @@ INSERT_CLAIM = (
     "ON CONFLICT (command_id) DO NOTHING"
 )
 DELETE_CLAIM = "DELETE FROM referral_claims WHERE command_id = ?"
+UPSERT_DUE = (
+    "INSERT INTO member_due (customer_id, kafka_partition, due_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (customer_id) DO UPDATE SET kafka_partition = excluded.kafka_partition, "
+    "due_at = excluded.due_at"
+)
 INSERT_OUTBOX = (
     "INSERT INTO outbox (id, topic, msg_key, payload, sent) VALUES (?, ?, ?, ?, 0) "
     "ON CONFLICT (id) DO NOTHING"
@@ -66,10 +71,12 @@ class SideWrites:
     marks: dict[int, str] = field(default_factory=dict)  # partition -> swept to (UTC text)
     claims: list[tuple[str, str, int]] = field(default_factory=list)  # received, undecided
     decided: list[str] = field(default_factory=list)  # claims decided (command ids)
+    # (customer id, partition, next due) of the members saved or let go (engine/residency.py)
+    dues: list[tuple[str, int, str | None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.positions or self.dead_letters or self.outbox or self.source_facts
-                    or self.marks or self.claims or self.decided)
+                    or self.marks or self.claims or self.decided or self.dues)
 
 
 class PositionConflict(IntegrityError):
@@ -90,7 +97,8 @@ def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
                       (INSERT_SOURCE_FACT, side.source_facts),
                       (UPSERT_MARK, sorted(side.marks.items())),
                       (INSERT_CLAIM, side.claims),
-                      (DELETE_CLAIM, [(cid,) for cid in side.decided])):
+                      (DELETE_CLAIM, [(cid,) for cid in side.decided]),
+                      (UPSERT_DUE, side.dues)):
         if rows:
             insert_many(sql, rows)
 

@@ -54,6 +54,15 @@ SIDE_TABLES: tuple[str, ...] = (
         customer_id TEXT NOT NULL,
         kafka_partition INTEGER NOT NULL
     )""",
+    # When each member's next activation, expiry, lapse or review falls due (NULL: none), as
+    # of the last batch that saved it, so that a sweep finds the members a worker did not keep
+    # in memory (engine/residency.py). Fixed-width UTC text.
+    """CREATE TABLE IF NOT EXISTS member_due (
+        customer_id TEXT PRIMARY KEY,
+        kafka_partition INTEGER NOT NULL,
+        due_at TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS member_due_at ON member_due (kafka_partition, due_at)",
     # Every accepted source message (fact or command) with the span of member versions it
     # produced, for auditors who recompute awards from history.
     """CREATE TABLE IF NOT EXISTS source_facts (

@@ -98,7 +98,7 @@ async def run_worker(
     store = await asyncio.to_thread(open_store, settings)
     verifier = (Verifier(settings.signing_secrets, settings.signing_tolerance)
                 if settings.signing_secrets else None)
-    ledger = Ledger(store, verifier)
+    ledger = Ledger(store, verifier, members_in_memory=settings.members_in_memory)
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=5)
     await producer.start()
 

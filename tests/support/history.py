@@ -43,12 +43,15 @@ class History:
 
 def build_history(store: LoyaltyStore, *, customers: int = 200, days: int = 400, seed: int = 7,
                   batch: int = 400, redeem_every: int = 3, sweep_after_days: int = 500,
-                  programs: list[tuple[str, datetime]] = ()) -> History:
-    """Fill ``store`` with a history; ``programs`` are published first (text, effective)."""
+                  programs: list[tuple[str, datetime]] = (),
+                  members_in_memory: int | None = None) -> History:
+    """Fill ``store`` with a history; ``programs`` are published first (text, effective);
+    ``members_in_memory`` bounds the ledger's members (its default when None)."""
     for text, effective in programs:
         publish_program(store, text, effective, effective)
     lines = generate(customers=customers, days=days, seed=seed, start=DEFAULT_START)
-    ledger = Ledger(store)
+    ledger = (Ledger(store) if members_in_memory is None
+              else Ledger(store, members_in_memory=members_in_memory))
     history = History(customers=sorted({c for c in _customers(lines)}))
     offsets: Counter[str] = Counter()
     for number, start in enumerate(range(0, len(lines), batch)):
