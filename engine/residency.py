@@ -34,10 +34,6 @@ SLACK = 0.1
 DueRow = tuple[str, int, str | None]  # customer id, membership partition, next due (UTC text)
 
 
-def due_row(customer_id: str, partition: int, member: Member) -> DueRow:
-    return customer_id, partition, ts(member.next_due())
-
-
 def due_members(store: LoyaltyStore, partitions: Collection[int], goal: str
                 ) -> list[tuple[str, int]]:
     """The members of ``partitions`` whose next due, as last saved, is at or before ``goal``
@@ -60,7 +56,32 @@ class Residency:
             raise ValueError("a ledger keeps at least one member in memory")
         self.limit = limit
         self.partitions: dict[str, int] = {}
+        # The next due each member's row holds, as last committed: a row that would not
+        # change is not written again (most facts leave a member's next due where it was).
+        self.written: dict[str, str | None] = {}
         self.let_go = 0  # members let go since the ledger started
+
+    def due_rows(self, members: Mapping[str, Member]) -> list[DueRow]:
+        """The due rows to write for these members (those whose next due moved since their
+        row was last written, or that have none yet)."""
+        partitions, written = self.partitions, self.written
+        rows = []
+        for customer_id, member in members.items():
+            partition = partitions.get(customer_id)
+            if partition is None:
+                continue
+            due = ts(member.next_due())
+            if customer_id not in written or written[customer_id] != due:
+                rows.append((customer_id, partition, due))
+        return rows
+
+    def committed(self, rows: list[DueRow]) -> None:
+        for customer_id, _, due in rows:
+            self.written[customer_id] = due
+
+    def clear(self) -> None:
+        self.partitions.clear()
+        self.written.clear()
 
     def victims(self, members: Mapping[str, Member], batch: Mapping[str, Member],
                 keep: tuple[Container[str], ...]) -> list[str]:
@@ -80,4 +101,5 @@ class Residency:
     def forget(self, customer_ids: list[str]) -> None:
         for customer_id in customer_ids:
             self.partitions.pop(customer_id, None)
+            self.written.pop(customer_id, None)
         self.let_go += len(customer_ids)

@@ -32,7 +32,7 @@ from engine.broker import DEFAULT_PARTITIONS
 from engine.contract import COMMANDS_TOPIC, DEAD_LETTER_TOPIC, Fact, decode
 from engine.errors import InvalidFact, RejectedFact
 from engine.heap import Heap
-from engine.residency import DEFAULT_LIMIT, Residency, due_members, due_row
+from engine.residency import DEFAULT_LIMIT, Residency, due_members
 from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
@@ -251,7 +251,7 @@ class Ledger:
 
     def reload(self) -> None:
         self.members.clear()
-        self.residency.partitions.clear()
+        self.residency.clear()
         self._owed.clear()
         self._claimants.clear()
         self._dropped.clear()
@@ -334,6 +334,7 @@ class Ledger:
             raise
         batch.outcome.written = True
         self.positions.update(batch.side.positions)
+        self.residency.committed(batch.side.dues)
         members = self.members
         for customer_id, member in batch.members.items():  # now the most recently used
             members.pop(customer_id, None)
@@ -354,17 +355,10 @@ class Ledger:
         """Write the next due of every member the batch saves, and pick the members to let go
         after it (their due rows go with it): see engine/residency.py."""
         residency = self.residency
-        partitions = residency.partitions
         victims = residency.victims(self.members, batch.members, (self._claimants, self._owed))
-        dues = batch.side.dues
-        for customer_id, member in batch.members.items():
-            partition = partitions.get(customer_id)
-            if partition is not None:
-                dues.append(due_row(customer_id, partition, member))
-        for customer_id in victims:
-            if customer_id not in batch.members:
-                dues.append(due_row(customer_id, partitions[customer_id],
-                                    self.members[customer_id]))
+        batch.side.dues.extend(residency.due_rows(batch.members))
+        batch.side.dues.extend(residency.due_rows(
+            {c: self.members[c] for c in victims if c not in batch.members}))
         return victims
 
     def _forget_all(self) -> None:
