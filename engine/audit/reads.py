@@ -28,6 +28,8 @@ from engine.store.app import LoyaltyStore
 Event = tuple[int, str, bytes]  # version, topic, state
 Link = tuple[int, str, str]  # version, hash, prev_hash
 
+SQLITE_MMAP = 1 << 34  # bytes; SQLite caps it at its build's limit (2 GiB by default)
+
 SOURCE_COLUMNS = ("key, kind, topic, kafka_partition, kafka_offset, event_id, customer_id, "
                   "member_id, from_version, to_version, payload")
 
@@ -91,6 +93,9 @@ class Snapshot:
         else:
             self.conn = sqlite3.connect(str(settings.sqlite_path), isolation_level=None,
                                         check_same_thread=False, timeout=30.0)
+            # Pages gather each member's rows from all over the tables: read through a memory
+            # map, not a read() call per page (measured: most of the reads' system time).
+            self.conn.execute(f"PRAGMA mmap_size = {SQLITE_MMAP}")
             self.conn.execute("BEGIN")  # the snapshot starts at the first read below
 
     def __enter__(self) -> Self:
