@@ -43,13 +43,17 @@ class Codec:
     def fast_state(self, event: Any) -> bytes | None:
         """The stored bytes the event should have, or None when orjson cannot write them.
 
-        An attribute that is a datetime (the event time) is wrapped as the library wraps it,
-        with orjson's text of it, which is isoformat's for any offset of whole minutes (any
-        other makes bytes that differ, and ``same`` then asks the library); a Python call
-        per value (``default``) is left for nested ones."""
-        state = {key: ({"_type_": "datetime_iso", "_data_": orjson.dumps(value)[1:-1].decode()}
-                       if type(value) is datetime else value)
-                 for key, value in event.__dict__.items() if key not in META}
+        The event time (``timestamp``, which every event has) is wrapped as the library wraps
+        a datetime, with orjson's text of it, which is isoformat's for any offset of whole
+        minutes (any other makes bytes that differ, and ``same`` then asks the library). Any
+        other datetime goes through ``default``: a Python call, but the Member's events hold
+        none (their other times are texts), so no per-key test is paid for them."""
+        state = event.__dict__.copy()  # in field order, as the library's mapper copies it
+        del state["originator_id"], state["originator_version"]
+        timestamp = state.get("timestamp")
+        if type(timestamp) is datetime:
+            state["timestamp"] = {"_type_": "datetime_iso",
+                                  "_data_": orjson.dumps(timestamp)[1:-1].decode()}
         try:
             return orjson.dumps(state, default=_encode_other,
                                 option=orjson.OPT_PASSTHROUGH_DATETIME)
