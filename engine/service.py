@@ -215,18 +215,21 @@ class Ledger:
         return f"{where}@{message.offset}"
 
     def hold_pending(self, partitions: set[int]) -> int:
-        """Keep in memory the members of these partitions with points still pending or
-        referral claims undecided, so that sweeps activate them on time (and send the claims an
-        activation qualifies) and settle their claims even when no new fact of theirs comes;
-        after a restart or a takeover nothing else would bring them in. Returns how many were
-        loaded."""
+        """Keep in memory the members of these partitions with referral claims undecided, and
+        those with points still pending that the due index does not know (a store written
+        before it), so that sweeps activate them on time (and send the claims an activation
+        qualifies) and settle their claims even when no new fact of theirs comes; after a
+        restart or a takeover nothing else would bring them in. The due index brings back the
+        others when they fall due (engine/residency.py). Returns how many were loaded."""
         if not partitions:
             return 0
         marks = ", ".join("?" for _ in partitions)
         rows = self.store.sql.query(
             "SELECT DISTINCT b.customer_id, s.kafka_partition FROM balances b JOIN source_facts s "
             "ON s.customer_id = b.customer_id WHERE b.pending > 0 AND s.kind = 'fact' "
-            f"AND s.kafka_partition IN ({marks})", tuple(sorted(partitions)))
+            f"AND s.kafka_partition IN ({marks}) AND NOT EXISTS "
+            "(SELECT 1 FROM member_due d WHERE d.customer_id = b.customer_id)",
+            tuple(sorted(partitions)))
         return self._hold([(str(row["customer_id"]), int(row["kafka_partition"]))
                            for row in rows]) + self._hold_claimants(partitions)
 

@@ -43,6 +43,8 @@ class WorkerStats:
     first_message_at: float | None = None
     resets: int = 0
     lag: int | None = None  # records not applied yet up to the log ends last polled
+    members_in_memory: int = 0
+    members_let_go: int = 0  # since the start, past LOYALTY_MEMBERS_IN_MEMORY (residency.py)
 
     def add(self, n: int, outcome: BatchOutcome, seconds: float) -> None:
         now = time.monotonic()

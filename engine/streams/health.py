@@ -34,4 +34,6 @@ class Health:
             "messages": stats.messages,
             "dead_lettered": stats.dead_lettered,
             "lag": stats.lag,
+            "members_in_memory": stats.members_in_memory,
+            "members_let_go": stats.members_let_go,
         }

@@ -156,6 +156,8 @@ class Ingest:
             outcome = await handle_until_stored(self.ledger, released, self.health, held)
             self.stats.add(len(released), outcome, time.perf_counter() - started)
             self.stats.lag = self.lag()
+            self.stats.members_in_memory = len(self.ledger.members)
+            self.stats.members_let_go = self.ledger.residency.let_go
             return len(released)
 
     def lag(self) -> int | None:
