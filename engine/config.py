@@ -13,6 +13,7 @@ from engine.signing import parse_secrets
 DEFAULT_BROKER = "127.0.0.1:9092"
 DEFAULT_DATA_DIR = "~/.loyalty"
 DEFAULT_API_KEY = "dev-key-change-me"
+DEFAULT_MEMBERS_IN_MEMORY = 100_000
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Settings:
     signing_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     signing_tolerance: int = 300
     # Worker: how many members it keeps in memory at most (engine/residency.py).
-    members_in_memory: int = 100_000
+    members_in_memory: int = DEFAULT_MEMBERS_IN_MEMORY
     # Publisher: this storefront's name and secret; when set, `publish` signs.
     store_id: str = ""
     signing_secret: str = field(default="", repr=False)
@@ -68,7 +69,8 @@ class Settings:
             max_idle=float(env.get("LOYALTY_MAX_IDLE_MS") or 5000) / 1000,
             signing_secrets=parse_secrets(env.get("LOYALTY_SIGNING_SECRETS") or ""),
             signing_tolerance=int(env.get("LOYALTY_SIGNING_TOLERANCE") or 300),
-            members_in_memory=_positive(env, "LOYALTY_MEMBERS_IN_MEMORY", 100_000),
+            members_in_memory=_positive(env, "LOYALTY_MEMBERS_IN_MEMORY",
+                                        DEFAULT_MEMBERS_IN_MEMORY),
             store_id=env.get("LOYALTY_STORE_ID") or "",
             signing_secret=env.get("LOYALTY_SIGNING_SECRET") or "",
         )

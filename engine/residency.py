@@ -23,10 +23,10 @@ from collections.abc import Collection, Container, Mapping
 from itertools import chain, islice
 
 from engine.aggregates.member import Member
+from engine.config import DEFAULT_MEMBERS_IN_MEMORY as DEFAULT_LIMIT
 from engine.projections.support import ts
 from engine.store.app import LoyaltyStore
 
-DEFAULT_LIMIT = 100_000
 # Let go of a tenth more than the excess at once, so that a full ledger does not pick victims
 # on every batch.
 SLACK = 0.1

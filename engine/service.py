@@ -526,10 +526,8 @@ class Ledger:
     def _member(self, customer_id: str, at: Any, batch: _Batch, partition: int) -> Member:
         self.residency.partitions[customer_id] = partition
         member = batch.members.get(customer_id) or self.members.get(customer_id)
-        if member is None:
-            member = self.store.get_member(customer_id)
-            if member is not None and member.referral_claims:
-                self._claimants.add(customer_id)
+        if member is None and self._hold([(customer_id, partition)], into=batch.members):
+            member = batch.members[customer_id]
         if member is None:
             member = Member(customer_id=customer_id, timestamp=at)
             batch.fresh.add(customer_id)

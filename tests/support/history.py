@@ -18,6 +18,7 @@ import orjson
 
 from engine.aggregates.member import Member
 from engine.backoffice import sweep as backoffice_sweep
+from engine.config import DEFAULT_MEMBERS_IN_MEMORY
 from engine.contract import COMMANDS_TOPIC, topic_for
 from engine.demo.generate import DEFAULT_START, generate
 from engine.errors import InvalidFact, RedemptionRefused
@@ -44,14 +45,13 @@ class History:
 def build_history(store: LoyaltyStore, *, customers: int = 200, days: int = 400, seed: int = 7,
                   batch: int = 400, redeem_every: int = 3, sweep_after_days: int = 500,
                   programs: list[tuple[str, datetime]] = (),
-                  members_in_memory: int | None = None) -> History:
+                  members_in_memory: int = DEFAULT_MEMBERS_IN_MEMORY) -> History:
     """Fill ``store`` with a history; ``programs`` are published first (text, effective);
-    ``members_in_memory`` bounds the ledger's members (its default when None)."""
+    ``members_in_memory`` bounds the ledger's members."""
     for text, effective in programs:
         publish_program(store, text, effective, effective)
     lines = generate(customers=customers, days=days, seed=seed, start=DEFAULT_START)
-    ledger = (Ledger(store) if members_in_memory is None
-              else Ledger(store, members_in_memory=members_in_memory))
+    ledger = Ledger(store, members_in_memory=members_in_memory)
     history = History(customers=sorted({c for c in _customers(lines)}))
     offsets: Counter[str] = Counter()
     for number, start in enumerate(range(0, len(lines), batch)):
