@@ -42,6 +42,9 @@ export function navigate(path, rest = [], params = {}) {
   const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
   const tail = rest.length ? "/" + rest.map(encodeURIComponent).join("/") : "";
   const hash = `#/${path}${tail}${query.toString() ? "?" + query : ""}`;
+  // The page is not ready from now on: the hashchange event that renders the new route comes
+  // later (a task of its own), and until then the old page must not look like the new one.
+  main.dataset.ready = "";
   if (window.location.hash === hash) render();
   else window.location.hash = hash;
 }
