@@ -5,6 +5,7 @@ Statements are written once with ``?`` placeholders; the PostgreSQL session rewr
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,10 +23,19 @@ class Cursor(Protocol):
 
 
 SCHEMA_LOCK_KEY = 0x4C4F59414C5459  # "LOYALTY"
+CREATED = re.compile(r"\s*CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
 def pg_sql(sql: str) -> str:
     return sql.replace("?", "%s")
+
+
+def created_name(ddl: str) -> str:
+    """The table or index a ``CREATE ... IF NOT EXISTS name`` statement creates."""
+    found = CREATED.match(ddl)
+    if found is None:
+        raise ValueError(f"not a CREATE ... IF NOT EXISTS statement: {ddl[:60]!r}")
+    return found.group(1)
 
 
 class SqlSession:
@@ -139,6 +149,18 @@ class PostgresSession(SqlSession):
             yield
         finally:
             self.conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+    def create_tables(self) -> None:
+        """Only what is missing, one statement per transaction. ``CREATE INDEX IF NOT EXISTS``
+        takes a SHARE lock on its table even when the index exists, and held across the whole
+        list those locks deadlock with a running worker, which writes the same tables in
+        another order (a store opened beside a busy worker failed that way)."""
+        existing = {r["relname"] for r in self.query(
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace")}
+        for ddl in SIDE_TABLES:
+            if created_name(ddl) not in existing:
+                with self.transaction() as cur:
+                    self.execute(cur, ddl)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.lock, self.conn.cursor() as cur:
