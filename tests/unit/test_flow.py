@@ -5,28 +5,24 @@ from __future__ import annotations
 
 from collections import deque
 
-from engine.streams import loop
-from engine.streams.loop import HOLD_PER_PARTITION, Ingest
+from engine.streams.loop import HOLD_PER_PARTITION, Ingest, topic_rank
 from engine.streams.sequencer import Sequencer
 
 
 class FakeFeed:
     def __init__(self) -> None:
         self.paused: set[str] = set()
-        self.calls: list[tuple[str, set[str]]] = []
 
     def pause(self, keys: set[str]) -> None:
-        self.calls.append(("pause", set(keys)))
         self.paused |= set(keys)
 
     def resume(self, keys: set[str]) -> None:
-        self.calls.append(("resume", set(keys)))
         self.paused -= set(keys)
 
 
 def ingest_with(queues: dict[str, int]) -> tuple[Ingest, FakeFeed]:
     ingest = object.__new__(Ingest)
-    ingest.sequencer = Sequencer(loop.topic_rank, 5.0)
+    ingest.sequencer = Sequencer(topic_rank, 5.0)
     ingest.sequencer.queues = {key: deque([None] * n) for key, n in queues.items()}
     ingest.feed = FakeFeed()  # type: ignore[assignment]
     return ingest, ingest.feed  # type: ignore[return-value]
@@ -41,4 +37,3 @@ def test_a_partition_holding_its_share_is_paused_until_the_merge_drains_it():
     ingest.sequencer.queues["loyalty.shares#1"].append(None)
     ingest._flow()
     assert feed.paused == {"loyalty.shares#1"}
-
