@@ -83,7 +83,7 @@ class ChurnProjection:
         # depend on where pages end when facts arrive late.
         seen = read_meta(store, self.name, ENGINE_TIME, cursor) or ""
         for event in events:
-            at, seen_before = ts(event.timestamp) or "", seen
+            at, seen_before = event.at, seen
             seen = max(seen, at)
             if event.qualname == VERSION_PUBLISHED:
                 fields = event.fields

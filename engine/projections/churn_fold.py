@@ -22,7 +22,7 @@ and ``anchor + 2 * gap_days`` (``regrade_at``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.program.model import Program
@@ -129,9 +129,41 @@ def anchor(stats: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(stats["last_order_at"] or stats["enrolled_at"])
 
 
+def marks(stats: dict[str, Any]) -> tuple[str, str]:
+    """(anchor + 1 gap, anchor + 2 gaps) as fixed-width UTC text: when R falls to 2 and to 1.
+    Remembered by anchor and gap, since a member's marks move only with a new order and the
+    fold asks for them at almost every event (formatting an aware time costs about 2 us)."""
+    key = (stats["last_order_at"] or stats["enrolled_at"], stats["gap_days"])
+    found = _MARKS.get(key)
+    if found is None:
+        if len(_MARKS) >= MARKS_CACHE:
+            _MARKS.clear()
+        found = _MARKS[key] = (_days_after(key[0], key[1]), _days_after(key[0], 2 * key[1]))
+    return found
+
+
+def _days_after(text: str, days: int) -> str:
+    """``ts(datetime.fromisoformat(text) + timedelta(days=days))``. Whole days move only the
+    date of a fixed-width UTC text, and the dates are few, so the new date is remembered."""
+    if len(text) != 32 or not text.endswith("+00:00"):
+        return ts(datetime.fromisoformat(text) + timedelta(days=days)) or ""
+    day = _DAYS.get((text[:10], days))
+    if day is None:
+        if len(_DAYS) >= MARKS_CACHE:
+            _DAYS.clear()
+        day = _DAYS[(text[:10], days)] = (date.fromisoformat(text[:10])
+                                          + timedelta(days=days)).isoformat()
+    return day + text[10:]
+
+
+MARKS_CACHE = 1 << 16
+_MARKS: dict[tuple[str, int], tuple[str, str]] = {}
+_DAYS: dict[tuple[str, int], str] = {}
+
+
 def at_risk_from(stats: dict[str, Any]) -> str:
     """When the member becomes at risk if nothing is bought before (anchor + 2 gaps)."""
-    return ts(anchor(stats) + timedelta(days=2 * stats["gap_days"])) or ""
+    return marks(stats)[1]
 
 
 def spell(stats: dict[str, Any]) -> dict[str, Any]:
@@ -143,11 +175,12 @@ def spell(stats: dict[str, Any]) -> dict[str, Any]:
 def grade(stats: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The grade at ``now``: scores, grade, and ``regrade_at`` (when R next changes, None when
     it cannot change without a new order)."""
-    start, gap = anchor(stats), timedelta(days=stats["gap_days"])
-    if now <= start + gap:
-        r_score, regrade_at = 3, ts(start + gap)
-    elif now <= start + 2 * gap:
-        r_score, regrade_at = 2, ts(start + 2 * gap)
+    first, second = marks(stats)
+    at = ts(now) or ""  # fixed-width UTC texts compare as the times do
+    if at <= first:
+        r_score, regrade_at = 3, first
+    elif at <= second:
+        r_score, regrade_at = 2, second
     else:
         r_score, regrade_at = 1, None
     f_score, m_score = stats["f_score"], stats["m_score"]
@@ -160,7 +193,7 @@ def grade(stats: dict[str, Any], now: datetime) -> dict[str, Any]:
     else:
         name = "regular"
     return {"grade": name, "r_score": r_score, "f_score": f_score, "m_score": m_score,
-            "regrade_at": regrade_at, "at_risk_from": at_risk_from(stats)}
+            "regrade_at": regrade_at, "at_risk_from": second}
 
 
 def recency(stats: dict[str, Any], now: datetime) -> dict[str, float]:

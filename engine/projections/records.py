@@ -2,7 +2,8 @@
 JSON, without building the library's domain event objects.
 
 Projections need an event's class, member, version, time and attributes, nothing of its
-behaviour. A ``Record`` carries exactly those. Its ``fields`` are what the library's mapper
+behaviour. A ``Record`` carries exactly those, and its time once more as fixed-width UTC text
+(``at``), which the folds compare and store. Its ``fields`` are what the library's mapper
 would put in the event's ``__dict__`` without the originator's id and version: the same keys
 and values (``timestamp`` a ``datetime``). A state the fast path does not recognise (a typed
 value other than the event time, a class version to upcast, a cipher or compressor) goes
@@ -21,26 +22,30 @@ from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import resolve_topic
 
 from engine.aggregates.member import Member
-from engine.projections.support import utc_time
+from engine.projections.support import ts, utc_time_text
 from engine.store.app import LoyaltyStore
 
 TYPE_MARK = b'"_type_"'
 META = ("originator_id", "originator_version")
 MEMBER_PREFIX = Member.__qualname__ + "."
+loads = orjson.loads
 
 
 class Record:
     """One stored event: notification ``id``, originator ``key`` (32 hex digits), ``version``,
-    class ``name`` and ``qualname``, whether it is a Member's (``member``), ``timestamp`` and
-    ``fields`` (the event's attributes, originator id and version left out)."""
+    class ``name`` and ``qualname``, whether it is a Member's (``member``), ``timestamp``, the
+    same time as ``ts`` gives it (``at``) and ``fields`` (the event's attributes, originator id
+    and version left out)."""
 
-    __slots__ = ("id", "key", "version", "name", "qualname", "member", "timestamp", "fields")
+    __slots__ = ("id", "key", "version", "name", "qualname", "member", "timestamp", "at",
+                 "fields")
 
-    def __init__(self, id: int, key: str, version: int, kind: tuple[str, str, bool],
-                 fields: dict[str, Any]) -> None:
+    def __init__(self, id: int, key: str, version: int, kind: tuple[str, str, bool, bool],
+                 fields: dict[str, Any], at: str | None = None) -> None:
         self.id, self.key, self.version = id, key, version
-        self.name, self.qualname, self.member = kind
+        self.name, self.qualname, self.member = kind[0], kind[1], kind[2]
         self.timestamp: datetime = fields["timestamp"]
+        self.at: str = at or ts(self.timestamp) or ""
         self.fields = fields
 
 
@@ -51,6 +56,9 @@ class Decoder:
         self.mapper = mapper
         self.plain = mapper.cipher is None and mapper.compressor is None
         self.kinds: dict[str, tuple[str, str, bool, bool]] = {}
+        # The events of one fact share its time and lie side by side in the log: the last
+        # time text decoded, its datetime and fixed-width text.
+        self.last: tuple[str, datetime, str] = ("", datetime.min, "")
 
     def kind(self, topic: str) -> tuple[str, str, bool, bool]:
         """(class name, qualified name, a Member's event, fast path allowed) of a topic."""
@@ -63,13 +71,18 @@ class Decoder:
         return found
 
     def record(self, id: int, key: str, version: int, topic: str, state: bytes) -> Record:
-        name, qualname, member, fast = self.kind(topic)
-        if fast and state.count(TYPE_MARK) == 1:
-            fields = orjson.loads(state)
+        kind = self.kinds.get(topic) or self.kind(topic)
+        if kind[3] and state.count(TYPE_MARK) == 1:
+            fields = loads(state)
             stamp = fields.get("timestamp")
             if type(stamp) is dict and stamp.get("_type_") == "datetime_iso":
-                fields["timestamp"] = utc_time(stamp["_data_"])
-                return Record(id, key, version, (name, qualname, member), fields)
+                text, value, fixed = self.last
+                if stamp["_data_"] != text:
+                    text = stamp["_data_"]
+                    value, fixed = utc_time_text(text)
+                    self.last = (text, value, fixed)
+                fields["timestamp"] = value
+                return Record(id, key, version, kind, fields, fixed)
         return self._slow(id, key, version, topic, state)
 
     def _slow(self, id: int, key: str, version: int, topic: str, state: bytes) -> Record:
@@ -77,7 +90,7 @@ class Decoder:
             id=id, originator_id=UUID(key), originator_version=version, topic=topic,
             state=state))
         fields = {k: v for k, v in event.__dict__.items() if k not in META}
-        return Record(id, key, version, self.kind(topic)[:3], fields)
+        return Record(id, key, version, self.kind(topic), fields)
 
 
 def read(store: LoyaltyStore, decoder: Decoder, after: int, limit: int) -> list[Record]:

@@ -38,15 +38,15 @@ def ts(value: datetime | str | None) -> str | None:
     return _utc_text(value)
 
 
-def utc_time(text: str) -> datetime:
-    """The datetime of an ISO time text (a stored event's time); its fixed-width text is
-    remembered, so that ``ts`` of it costs a lookup."""
+def utc_time_text(text: str) -> tuple[datetime, str]:
+    """The datetime of an ISO time text (a stored event's time) and its fixed-width text
+    (``ts``), which is remembered, so that ``ts`` of the datetime costs a lookup."""
     value = datetime.fromisoformat(text)
-    fixed = ts(text)
+    fixed = ts(text) or ""
     if len(_TEXTS) >= TEXT_CACHE:
         _TEXTS.clear()
-    _TEXTS[value] = fixed  # type: ignore[assignment]
-    return value
+    _TEXTS[value] = fixed
+    return value, fixed
 
 
 def _utc_text(value: datetime) -> str:

@@ -15,7 +15,6 @@ from engine.projections.support import (
     drop_meta,
     execute_many,
     select_in,
-    ts,
 )
 from engine.projections.tier_fold import Flows, fold_flows, members_over_time
 from engine.store.app import LoyaltyStore
@@ -49,10 +48,10 @@ class TierProjection:
             fold_flows(flows, kind, event.timestamp, fields)
             if kind == "Enrolled":
                 members[key] = {"member_id": key, "customer_id": fields["customer_id"],
-                                "tier": LOWEST_TIER, "since": ts(event.timestamp)}
+                                "tier": LOWEST_TIER, "since": event.at}
                 continue
             member = members[key]
-            member["tier"], member["since"] = fields["to_tier"], ts(event.timestamp)
+            member["tier"], member["since"] = fields["to_tier"], event.at
             notices.append(member_events.tier_changed(
                 member["customer_id"], event.version, event.timestamp, fields))
         execute_many(store, cursor, UPSERT_MEMBER, [
