@@ -9,6 +9,7 @@ within that many days of the lot's expiry while the lot still has points left).
 from __future__ import annotations
 
 import heapq
+from operator import itemgetter
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -90,12 +91,13 @@ class BalanceProjection:
                 outbound.append(member_events.reward_redeemed(row["customer_id"],
                                                               event.timestamp, fields))
             outbound.extend(notices.due(now, rows))
+        dumps = orjson.dumps
         execute_many(store, cursor, UPSERT, [
-            (key, *(_cell(row.get(c)) for c in COLUMNS), orjson.dumps(row).decode())
+            (key, *_FIGURES(row), _cell(row["last_activity"]), dumps(row).decode())
             for key, row in rows.items() if row is not None])
         execute_many(store, cursor, UPSERT_LOT, [
-            _lot_cells(key, rows[key]["customer_id"] if key in rows else lots[key][lot_id]
-                       ["customer_id"], lots[key][lot_id])
+            (f"{key}:{lot_id}", key, rows[key]["customer_id"] if key in rows
+             else lots[key][lot_id]["customer_id"], *_LOT_CELLS(lots[key][lot_id]))
             for key, lot_id in sorted(notices.dirty)])
         if end is not None and ts(end) != stored:
             write_meta(store, cursor, self.name, ENGINE_TIME, ts(end) or "")
@@ -162,8 +164,11 @@ def _cell(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _lot_cells(key: str, customer_id: str, lot: dict[str, Any]) -> tuple[Any, ...]:
-    return (f"{key}:{lot['lot_id']}", key, customer_id, *(lot[c] for c in LOT_COLUMNS[3:]))
+# A balance row's cells but the last (``last_activity``, a datetime until the row is read back
+# from JSON), and a lot's cells after its key, member and customer (``fold_lots`` keeps
+# every one of them).
+_FIGURES = itemgetter(*COLUMNS[:-1])
+_LOT_CELLS = itemgetter(*LOT_COLUMNS[3:])
 
 
 def _load_lots(store: LoyaltyStore, cursor: Any,

@@ -80,6 +80,10 @@ class SqlSession:
             for ddl in SIDE_TABLES:
                 self.execute(cur, ddl)
 
+    def page_cache(self, mib: int) -> None:
+        """Let this connection cache up to ``mib`` MiB of database pages (SQLite's default is
+        2 MiB); the server's own setting rules on PostgreSQL."""
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -112,6 +116,10 @@ class SqliteSession(SqlSession):
 
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return cursor.execute(sql, params)
+
+    def page_cache(self, mib: int) -> None:
+        with self.lock:
+            self.conn.execute(f"PRAGMA cache_size = -{int(mib) * 1024}")
 
     def close(self) -> None:
         self.conn.close()

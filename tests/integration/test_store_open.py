@@ -65,3 +65,11 @@ def test_a_missing_index_is_created_when_the_store_opens(store: LoyaltyStore):
              if store.sql.is_postgres else
              "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'member_due_at'")
     assert [r["name"] for r in store.sql.query(index)] == ["member_due_at"]
+
+
+def test_a_session_can_be_given_a_larger_page_cache(store: LoyaltyStore):
+    store.sql.page_cache(64)  # what each replay process asks for
+    if store.sql.is_postgres:
+        return  # the server's own setting rules there: asking must simply not fail
+    with store.sql.lock:
+        assert store.sql.conn.execute("PRAGMA cache_size").fetchone()[0] == -64 * 1024
