@@ -21,11 +21,13 @@ class OutboxMessage:
     headers: list[tuple[str, bytes]]
 
 
+PENDING = "SELECT id, topic, msg_key, payload FROM outbox WHERE sent = 0 ORDER BY id LIMIT ?"
+
+
 def pending(store: LoyaltyStore, limit: int = 5000) -> list[OutboxMessage]:
-    rows = store.sql.query(
-        "SELECT id, topic, msg_key, payload FROM outbox WHERE sent = 0 ORDER BY id LIMIT ?",
-        (limit,),
-    )
+    """Up to ``limit`` unsent messages, in the order to send them; read through the index of
+    unsent messages, so the cost does not grow with the messages sent before."""
+    rows = store.sql.query(PENDING, (limit,))
     return sorted((_message(r) for r in rows), key=_send_order)
 
 

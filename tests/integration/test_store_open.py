@@ -7,6 +7,7 @@ import threading
 
 from engine.service import Incoming, Ledger
 from engine.store import LoyaltyStore, open_store
+from engine.store.outbox import PENDING, pending
 from engine.store.sql import created_name
 from engine.store.tables import SIDE_TABLES
 from tests.support.facts import order
@@ -73,3 +74,23 @@ def test_a_session_can_be_given_a_larger_page_cache(store: LoyaltyStore):
         return  # the server's own setting rules there: asking must simply not fail
     with store.sql.lock:
         assert store.sql.conn.execute("PRAGMA cache_size").fetchone()[0] == -64 * 1024
+
+
+def test_unsent_messages_are_read_through_their_own_index(store: LoyaltyStore):
+    # After every batch the worker reads the unsent messages; a scan of the whole outbox there
+    # costs more with every message ever sent.
+    with store.sql.transaction() as cur:
+        store.sql.execute(cur, "DELETE FROM outbox")
+        for n in range(300):
+            store.sql.execute(cur, "INSERT INTO outbox (id, topic, msg_key, payload, sent) "
+                              "VALUES (?, 't', 'k', '{}', ?)", (f"m{n:04d}", int(n != 7)))
+    if store.sql.is_postgres:
+        with store.sql.transaction() as cur:  # 300 rows: a plain scan is cheaper, so ask
+            store.sql.execute(cur, "SET LOCAL enable_seqscan = off")  # whether it can be used
+            store.sql.execute(cur, "EXPLAIN " + PENDING, (10,))
+            plan = " ".join(str(r) for r in cur.fetchall())
+    else:
+        plan = " ".join(r["detail"] for r in store.sql.query(
+            "EXPLAIN QUERY PLAN " + PENDING, (10,)))
+    assert "outbox_unsent" in plan
+    assert [m.id for m in pending(store)] == ["m0007"]
