@@ -34,9 +34,9 @@ GROUPS: tuple[tuple[tuple[str, ...], int | None], ...] = (
 )
 PARALLEL_FROM = 50_000  # events; below this, forking costs more than it saves
 # SQLite page cache of each replay process. The balances group upserts every lot a page
-# changes, in key order but into B-trees far larger than the default 2 MiB cache: with 64 MiB
-# its writes took 6.5 s instead of 7.4 s at 1,070,323 events and its CPU 33.6 s instead of
-# 37.4 s, for 66 MiB more memory (BENCHMARKS.md, 2026-12-06, night).
+# changes, in key order but into B-trees far larger than the default 2 MiB cache. With 64 MiB,
+# one pair at 1,070,323 events gave writes of 6.5 s instead of 7.4 s, for 66 MiB more memory;
+# seven pairs at 300,000 events, 1.03x (BENCHMARKS.md, 2026-12-06, night).
 REPLAY_CACHE_MIB = 64
 
 
