@@ -9,9 +9,9 @@ within that many days of the lot's expiry while the lot still has points left).
 from __future__ import annotations
 
 import heapq
-from operator import itemgetter
 from datetime import datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -91,9 +91,8 @@ class BalanceProjection:
                 outbound.append(member_events.reward_redeemed(row["customer_id"],
                                                               event.timestamp, fields))
             outbound.extend(notices.due(now, rows))
-        dumps = orjson.dumps
         execute_many(store, cursor, UPSERT, [
-            (key, *_FIGURES(row), _cell(row["last_activity"]), dumps(row).decode())
+            (key, *_FIGURES(row), _cell(row["last_activity"]), orjson.dumps(row).decode())
             for key, row in rows.items() if row is not None])
         execute_many(store, cursor, UPSERT_LOT, [
             (f"{key}:{lot_id}", key, rows[key]["customer_id"] if key in rows
