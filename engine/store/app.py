@@ -18,6 +18,7 @@ from engine.aggregates.member import Member, member_id
 from engine.config import Settings
 from engine.errors import StoreUnavailable
 from engine.program.model import ProgramBook
+from engine.store.checkpoint import Checkpointer
 from engine.store.recorders import (
     LoyaltyPostgresRecorder,
     LoyaltySQLiteRecorder,
@@ -84,6 +85,17 @@ class LoyaltyStore:
                 self.sql.create_tables()
         except Exception as exc:  # the libraries raise many kinds; say which store failed
             raise StoreUnavailable(f"cannot open the store {describe(settings)}: {exc}") from exc
+        self.checkpointer: Checkpointer | None = None
+
+    def checkpoint_in_background(self) -> None:
+        """SQLite: copy the write-ahead log back into the database in a thread of its own,
+        not inside this store's commits (``engine/store/checkpoint.py``; the worker's choice).
+        Nothing to do on PostgreSQL."""
+        if self.sql.is_postgres or self.checkpointer is not None:
+            return
+        self.sql.autocheckpoint(False)
+        self.app.recorder.autocheckpoint = False  # type: ignore[attr-defined]
+        self.checkpointer = Checkpointer(self.settings.sqlite_path)
 
     # -- write side --------------------------------------------------------------------
 
@@ -159,6 +171,8 @@ class LoyaltyStore:
     def close(self) -> None:
         self.sql.close()
         self.app.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
 
 
 def describe(settings: Settings) -> str:

@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from engine.audit.chain import LOOKUP_CHUNK, hex_id, write_links
+from engine.store.checkpoint import AUTOCHECKPOINT_OFF
 from engine.store.sql import pg_sql
 from engine.store.tables import SIDE_TABLES
 
@@ -112,6 +113,10 @@ class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.heads = ChainHeads()
+        # False once a Checkpointer copies the log back (engine/store/checkpoint.py). The
+        # library's pool opens connections of its own, so each transaction sets it on its
+        # connection: one statement per batch.
+        self.autocheckpoint = True
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -124,6 +129,8 @@ class LoyaltySQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        if not self.autocheckpoint:
+            c.execute(AUTOCHECKPOINT_OFF)
         write_side(c.execute, c.fetchone, kwargs.get("side"), c.executemany)
         notification_ids = _insert_rows(c, self.insert_events_statement,
                                         self.select_max_notification_id_statement,

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.store.checkpoint import AUTOCHECKPOINT_OFF, AUTOCHECKPOINT_ON
 from engine.store.tables import SIDE_TABLES
 
 
@@ -80,6 +81,10 @@ class SqlSession:
             for ddl in SIDE_TABLES:
                 self.execute(cur, ddl)
 
+    def autocheckpoint(self, on: bool) -> None:
+        """SQLite: whether this connection's commits copy a long write-ahead log back into
+        the database themselves (the default; see ``engine/store/checkpoint.py``)."""
+
     def page_cache(self, mib: int) -> None:
         """Let this connection cache up to ``mib`` MiB of database pages (SQLite's default is
         2 MiB); the server's own setting rules on PostgreSQL."""
@@ -116,6 +121,10 @@ class SqliteSession(SqlSession):
 
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return cursor.execute(sql, params)
+
+    def autocheckpoint(self, on: bool) -> None:
+        with self.lock:
+            self.conn.execute(AUTOCHECKPOINT_ON if on else AUTOCHECKPOINT_OFF)
 
     def page_cache(self, mib: int) -> None:
         with self.lock:

@@ -96,6 +96,8 @@ async def run_worker(
     except Exception as exc:
         raise BrokerUnavailable(f"cannot reach the broker at {settings.broker}: {exc}") from exc
     store = await asyncio.to_thread(open_store, settings)
+    # The log's copies into the database file run beside the batches, not inside their commits.
+    store.checkpoint_in_background()
     verifier = (Verifier(settings.signing_secrets, settings.signing_tolerance)
                 if settings.signing_secrets else None)
     ledger = Ledger(store, verifier, members_in_memory=settings.members_in_memory)
