@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,6 +41,7 @@ Entry = tuple[float, int, str, int, str]
 # however long that takes.
 CaughtUp = Callable[[str, int], bool | None]
 PASS, WAIT_A_WHILE, WAIT = 0, 1, 2
+COMPACT_SLACK = 1024  # entries of released records the time heap may hold beyond 2x the held
 
 
 @dataclass(slots=True)
@@ -66,6 +67,10 @@ class Sequencer:
         self.queues: dict[str, deque[Held]] = {}
         # per member and partition, the times of its held records there, in offset order
         self.members: dict[str, dict[str, deque[Entry]]] = {}
+        # the same entries in a heap by time; a released one leaves it lazily (``earliest``),
+        # or when the heap holds more than twice the records still held (``_note``)
+        self.times: list[Entry] = []
+        self.noted = 0  # entries in ``members``
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
@@ -80,6 +85,8 @@ class Sequencer:
         for key in keys:
             self.queues.pop(key, None)
         self.members = {}
+        self.times = []
+        self.noted = 0
         for key, queue in self.queues.items():
             for held in queue:
                 if held.who is not None:
@@ -88,7 +95,7 @@ class Sequencer:
     def held_back(self) -> HeldBack:
         """Per member with records held, their times and source ids (event or command id): a
         view, read when asked, valid while the sequencer does not change."""
-        return HeldBack(self.members)
+        return HeldBack(self.members, self.earliest)
 
     def add(self, messages: Iterable[Incoming], polled: int) -> None:
         now = self._clock()
@@ -165,12 +172,37 @@ class Sequencer:
                 verdict = WAIT_A_WHILE
         return verdict
 
+    def earliest(self) -> float | None:
+        """The time of the earliest record held for a member, without walking them all: the
+        heap's top, once the entries of records released since are popped. A record is still
+        held while its partition's head is at or before its offset (a partition releases in
+        offset order, and ``forget`` starts the heap again)."""
+        times, queues = self.times, self.queues
+        while times:
+            entry = times[0]
+            queue = queues.get(entry[2])
+            if queue and queue[0].message.offset <= entry[3]:
+                return entry[0]
+            heapq.heappop(times)
+        return None
+
     def _note(self, who: str, key: str, entry: Entry) -> None:
         self.members.setdefault(who, {}).setdefault(key, deque()).append(entry)
+        self.noted += 1
+        times = self.times
+        if len(times) > 2 * self.noted + COMPACT_SLACK:
+            # Released entries below the top stay until they surface: drop them all at once
+            # (amortised over the entries added since the heap was last this size).
+            times = self.times = [e for mine in self.members.values()
+                                  for there in mine.values() for e in there]
+            heapq.heapify(times)
+        else:
+            heapq.heappush(times, entry)
 
     def _drop(self, who: str, mine: dict[str, deque[Entry]], key: str) -> None:
         here = mine[key]
         here.popleft()
+        self.noted -= 1
         if not here:
             del mine[key]
             if not mine:
@@ -182,8 +214,10 @@ class HeldBack(Mapping[str, list[tuple[datetime, str]]]):
     member is asked for (the ledger asks for those its sweep reaches, not for every member
     with a record held, on every batch)."""
 
-    def __init__(self, members: dict[str, dict[str, deque[Entry]]]) -> None:
+    def __init__(self, members: dict[str, dict[str, deque[Entry]]],
+                 first: Callable[[], float | None] | None = None) -> None:
         self._members = members
+        self._first = first
 
     def __getitem__(self, who: str) -> list[tuple[datetime, str]]:
         return [(datetime.fromtimestamp(entry[0], UTC), entry[4])
@@ -197,9 +231,27 @@ class HeldBack(Mapping[str, list[tuple[datetime, str]]]):
 
     def earliest(self) -> datetime | None:
         """The time of the earliest record held back."""
-        at = min((entry[0] for mine in self._members.values() for there in mine.values()
-                  for entry in there), default=None)
+        if self._first is not None:
+            at = self._first()
+        else:
+            at = min((entry[0] for mine in self._members.values() for there in mine.values()
+                      for entry in there), default=None)
         return None if at is None else datetime.fromtimestamp(at, UTC)
+
+    def not_past(self, who: str, goal: datetime, seen: Container[str]) -> datetime:
+        """``goal``, or the time of the member's earliest held record whose source id is not
+        in ``seen`` when that is earlier. Times are compared as the seconds they are held as
+        (``datetime.timestamp`` keeps their order), and only the answer becomes a datetime."""
+        mine = self._members.get(who)
+        if not mine:
+            return goal
+        limit = goal.timestamp()
+        earlier = None
+        for there in mine.values():
+            for entry in there:
+                if entry[0] < limit and entry[4] not in seen:
+                    limit = earlier = entry[0]
+        return goal if earlier is None else datetime.fromtimestamp(earlier, UTC)
 
 
 def _head(key: str, queue: deque[Held]) -> Entry:

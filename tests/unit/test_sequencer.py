@@ -182,3 +182,65 @@ def test_what_is_held_back_is_told_per_member() -> None:
     held = {who: sorted((at.day, source) for at, source in view[who]) for who in view}
     assert held == {"X": [(3, "e-loyalty.orders-1"), (7, "e-loyalty.orders-0")],
                     "Y": [(5, "e-loyalty.orders-2")]}
+
+
+def brute_earliest(seq: Sequencer):  # type: ignore[no-untyped-def]
+    """The earliest held time by walking every held record (what ``earliest`` must match)."""
+    view = seq.held_back()
+    return min((at for who in view for at, _ in view[who]), default=None)
+
+
+def brute_not_past(seq: Sequencer, who: str, goal, seen):  # type: ignore[no-untyped-def]
+    at = goal
+    for when, source in seq.held_back().get(who, ()):
+        if when < at and source not in seen:
+            at = when
+    return at
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(["loyalty.orders", "loyalty.reviews"]),
+              st.integers(1, 28), st.sampled_from(["A", "B", "C"])),
+    st.tuples(st.just("release"), st.integers(1, 4)),
+    st.tuples(st.just("forget"), st.sampled_from(["loyalty.orders", "loyalty.reviews"])),
+), max_size=60), st.integers(1, 28), st.sets(st.integers(0, 30), max_size=8))
+def test_the_earliest_held_time_and_a_members_limit_match_a_walk_of_every_record(
+        steps: list[tuple], goal_day: int, seen_offsets: set[int]) -> None:
+    """The heap behind ``earliest`` and the seconds behind ``not_past`` give what walking
+    every held record gives, through adds, releases and forgotten partitions."""
+    from datetime import UTC, datetime
+
+    seq = sequencer()
+    offsets = {"loyalty.orders": 0, "loyalty.reviews": 0}
+    for step in steps:
+        if step[0] == "add":
+            _, topic, day, who = step
+            seq.add([record(topic, offsets[topic], day, who)], polled=1)
+            offsets[topic] += 1
+        elif step[0] == "release":
+            seq.release(lambda key, since: True, step[1])
+        else:
+            seq.forget([f"{step[1]}#0"])
+        view = seq.held_back()
+        assert view.earliest() == brute_earliest(seq)
+        goal = datetime(2025, 1, goal_day, 12, 0, tzinfo=UTC)
+        for who in "ABC":
+            seen = {f"e-{t}-{o}" for t in offsets for o in seen_offsets}
+            assert view.not_past(who, goal, seen) == brute_not_past(seq, who, goal, seen)
+
+
+def test_the_time_heap_stays_within_twice_the_records_held() -> None:
+    """Records released while nobody asks for the earliest time leave their entries in the
+    heap; it is compacted before it holds more than twice the records still held (plus a
+    slack), and the earliest time is still right after."""
+    from engine.streams.sequencer import COMPACT_SLACK
+
+    seq = sequencer()
+    seq.add([record("loyalty.reviews", 0, 28, "S")], polled=1)  # held throughout
+    for offset in range(5 * COMPACT_SLACK):
+        seq.add([record("loyalty.orders", offset, 1 + offset % 27, f"c{offset % 50}")], 1)
+        assert len(seq.times) <= 2 * seq.noted + COMPACT_SLACK + 1
+        seq.release(lambda key, since: key == "loyalty.orders#0", 1)
+    assert seq.noted == len(seq) == 1
+    assert seq.held_back().earliest() == brute_earliest(seq)
