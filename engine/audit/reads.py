@@ -69,13 +69,27 @@ class Page:
     sources: dict[str, list[SourceRow]]
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """What one snapshot holds, for snapshots opened later (an audit's forked workers) to
+    read exactly that. On PostgreSQL the snapshot itself, exported (``pg_snapshot``). On
+    SQLite the last row id of the events, chain and source tables: the engine only ever
+    appends to them, so a row with a higher id was written after the snapshot."""
+
+    events: int = 0
+    links: int = 0
+    sources: int = 0
+    pg_snapshot: str | None = None
+
+
 class Snapshot:
     """Read-only view of one store as of the first read. Use as a context manager."""
 
     def __init__(self, store: LoyaltyStore | None, *, settings: Settings | None = None,
-                 table: str | None = None) -> None:
+                 table: str | None = None, bounds: Bounds | None = None) -> None:
         """A snapshot of ``store``; or, without a store (a worker process), of the database
-        ``settings`` name, whose events table is ``table``."""
+        ``settings`` name, whose events table is ``table``, as of the earlier snapshot whose
+        ``bounds()`` are given."""
         self.store = store
         if store is not None:
             settings = store.settings
@@ -83,13 +97,21 @@ class Snapshot:
         assert settings is not None and table is not None
         self.table = table
         self.is_postgres = settings.is_postgres
+        # SQLite: the row ids this snapshot reads up to (None: all it sees)
+        self.limits = bounds if bounds is not None and not self.is_postgres else None
         self.conn: Any
         if self.is_postgres:
             import psycopg
+            from psycopg import sql
 
             self.conn = psycopg.connect(settings.store_url, autocommit=False)
             self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             self.conn.read_only = True
+            if bounds is not None and bounds.pg_snapshot is not None:
+                # The first statement of the transaction: it then sees what the exporting
+                # transaction sees, however much was committed since.
+                self.conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(
+                    sql.Literal(bounds.pg_snapshot)))
         else:
             self.conn = sqlite3.connect(str(settings.sqlite_path), isolation_level=None,
                                         check_same_thread=False, timeout=30.0)
@@ -139,30 +161,14 @@ class Snapshot:
             found.add(oid)
         return sorted(found)
 
-    def last_versions(self) -> dict[str, int]:
-        """Each originator's highest version among its events, links and source spans: what
-        this snapshot holds, for readers on later snapshots to stop at."""
-        found: dict[str, int] = {}
-        # SQLite would walk source_facts in member_id index order, one table lookup per row
-        # for to_version; one pass over the table and a sort of its members costs half that
-        # (measured). PostgreSQL plans this itself.
-        sources = "source_facts" if self.is_postgres else "source_facts NOT INDEXED"
-        for statement in (
-                f"SELECT originator_id, MAX(originator_version) FROM {self.table} GROUP BY 1",
-                "SELECT originator_id, MAX(originator_version) FROM event_chain GROUP BY 1",
-                f"SELECT member_id, MAX(COALESCE(to_version, 0)) FROM {sources} GROUP BY 1"):
-            for oid, version in self._rows(statement):
-                key = hex_id(oid)
-                found[key] = max(found.get(key, 0), int(version or 0))
-        return found
-
-    def empty_sources(self) -> dict[str, set[str]]:
-        """Keys of the sources that produced nothing (re-sent facts), per member."""
-        found: dict[str, set[str]] = defaultdict(set)
-        for oid, key in self._rows(
-                "SELECT member_id, key FROM source_facts WHERE from_version IS NULL"):
-            found[oid].add(key)
-        return dict(found)
+    def bounds(self) -> Bounds:
+        """What this snapshot holds, for snapshots opened later to read exactly that (see
+        ``Bounds``). On PostgreSQL the snapshot stays valid while this one is open."""
+        if self.is_postgres:
+            return Bounds(pg_snapshot=str(self._rows("SELECT pg_export_snapshot()")[0][0]))
+        ids = [int(self._rows(f"SELECT COALESCE(MAX(rowid), 0) FROM {name}")[0][0])
+               for name in (self.table, "event_chain", "source_facts")]
+        return Bounds(*ids)
 
     def count_events(self) -> int:
         return int(self._rows(f"SELECT COUNT(*) FROM {self.table}")[0][0])
@@ -172,7 +178,10 @@ class Snapshot:
         their first version; those that produced nothing last, by key)."""
         # Rows come sorted by originator: grouped as they come, each row sliced once (the
         # page's rows are most of an audit's Python objects).
+        limits = self.limits
         where, params = self._in("originator_id", ids, uuid_column=True)
+        if limits is not None:
+            where, params = f"{where} AND rowid <= ?", [*params, limits.events]
         rows = self._rows(f"SELECT originator_id, originator_version, topic, state FROM "
                           f"{self.table} WHERE {where} ORDER BY originator_id, "
                           "originator_version", params)
@@ -183,36 +192,21 @@ class Snapshot:
                   for row in group]
             for oid, group in groupby(rows, _first)}
         where, params = self._in("originator_id", ids)
+        if limits is not None:
+            where, params = f"{where} AND rowid <= ?", [*params, limits.links]
         links: dict[str, list[Link]] = {
             oid: [row[1:] for row in group] for oid, group in groupby(self._rows(
                 "SELECT originator_id, originator_version, hash, prev_hash FROM event_chain "
                 f"WHERE {where} ORDER BY originator_id, originator_version", params), _first)}
         sources: dict[str, list[SourceRow]] = defaultdict(list)
         where, params = self._in("member_id", ids)
+        if limits is not None:
+            where, params = f"{where} AND rowid <= ?", [*params, limits.sources]
         for row in self._rows(f"SELECT {SOURCE_COLUMNS} FROM source_facts WHERE {where}", params):
             sources[row[7]].append(SourceRow._make(row))
         for applied in sources.values():
             applied.sort(key=_applied_order)
         return Page(events, links, sources)
-
-    def page_upto(self, ids: Sequence[str], last: dict[str, int],
-                  empty: dict[str, set[str]]) -> Page:
-        """``page(ids)`` without what was written after another, earlier snapshot: versions
-        after ``last[id]``, and sources that produced nothing not among ``empty[id]``."""
-        page = self.page(ids)
-        for oid in ids:
-            bound = last.get(oid, 0)
-            events, links = page.events.get(oid), page.links.get(oid)
-            if events and events[-1][0] > bound:
-                page.events[oid] = [e for e in events if e[0] <= bound]
-            if links and links[-1][0] > bound:
-                page.links[oid] = [link for link in links if link[0] <= bound]
-            sources = page.sources.get(oid)
-            if sources:
-                known = empty.get(oid, ())
-                page.sources[oid] = [r for r in sources if r.key in known or (
-                    r.from_version is not None and r.from_version <= bound)]
-        return page
 
     def pages(self, ids: Sequence[str], size: int) -> Iterable[tuple[list[str], Page]]:
         for start in range(0, len(ids), size):

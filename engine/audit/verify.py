@@ -19,7 +19,7 @@ from engine.aggregates.program import CATALOG_ID
 from engine.audit.chain import BrokenLink
 from engine.audit.codec import Codec
 from engine.audit.member_check import MemberCheck, MemberResult, Mismatch
-from engine.audit.reads import Page, Snapshot
+from engine.audit.reads import Bounds, Page, Snapshot
 from engine.config import Settings
 from engine.program.model import ProgramBook
 from engine.store.app import LoyaltyStore
@@ -100,14 +100,8 @@ def verify(
         total = snapshot.count_events() if customer_id is None else 0
         if jobs is None:
             jobs = (os.cpu_count() or 1) if total >= PARALLEL_FROM else 1
-        last: dict[str, int] | None = None
         if customer_id is not None:
             ids = sorted({member_id(customer_id).hex, CATALOG_ID.hex})
-        elif jobs > 1:
-            # The workers need every originator's last version anyway; its keys are the
-            # originators (the same three tables), so they are not scanned twice.
-            last = snapshot.last_versions()
-            ids = sorted(last)
         else:
             ids = snapshot.originators()
         if on_total is not None:
@@ -120,10 +114,9 @@ def verify(
                 _check_page(context, chunk, page)
                 for chunk, page in snapshot.pages(ids, page_members))
         else:
-            # Workers read their pages themselves, on later snapshots, cut back to what this
-            # one holds: no page crosses a pipe, and reading runs in parallel too.
-            context.last = last if last is not None else snapshot.last_versions()
-            context.empty = snapshot.empty_sources()
+            # Workers read their pages themselves, on later snapshots bounded to what this one
+            # holds: no page crosses a pipe, and reading runs in parallel too.
+            context.bounds = snapshot.bounds()
             checked = _in_workers(context, ids, page_members, jobs)
         for results in checked:
             done = 0
@@ -143,8 +136,7 @@ class _Context:
     only_present: bool
     settings: Settings
     table: str
-    last: dict[str, int] = field(default_factory=dict)
-    empty: dict[str, set[str]] = field(default_factory=dict)
+    bounds: Bounds | None = None
 
 
 _CONTEXT: _Context | None = None  # a forked worker's context, set by the parent before forking
@@ -169,8 +161,9 @@ def _worker_page(chunk: list[str]) -> list[tuple[MemberResult, int]]:
     context = _CONTEXT
     assert context is not None  # set before the pool forks
     if _READER is None:
-        _READER = Snapshot(None, settings=context.settings, table=context.table)
-    return _check_page(context, chunk, _READER.page_upto(chunk, context.last, context.empty))
+        _READER = Snapshot(None, settings=context.settings, table=context.table,
+                           bounds=context.bounds)
+    return _check_page(context, chunk, _READER.page(chunk))
 
 
 def _in_workers(context: _Context, ids: list[str], size: int,
