@@ -178,10 +178,10 @@ class Snapshot:
         their first version; those that produced nothing last, by key)."""
         # Rows come sorted by originator: grouped as they come, each row sliced once (the
         # page's rows are most of an audit's Python objects).
-        limits = self.limits
+        limits = self.limits  # "+rowid": a filter only, never the plan's way in
         where, params = self._in("originator_id", ids, uuid_column=True)
         if limits is not None:
-            where, params = f"{where} AND rowid <= ?", [*params, limits.events]
+            where, params = f"{where} AND +rowid <= ?", [*params, limits.events]
         rows = self._rows(f"SELECT originator_id, originator_version, topic, state FROM "
                           f"{self.table} WHERE {where} ORDER BY originator_id, "
                           "originator_version", params)
@@ -193,7 +193,7 @@ class Snapshot:
             for oid, group in groupby(rows, _first)}
         where, params = self._in("originator_id", ids)
         if limits is not None:
-            where, params = f"{where} AND rowid <= ?", [*params, limits.links]
+            where, params = f"{where} AND +rowid <= ?", [*params, limits.links]
         links: dict[str, list[Link]] = {
             oid: [row[1:] for row in group] for oid, group in groupby(self._rows(
                 "SELECT originator_id, originator_version, hash, prev_hash FROM event_chain "
@@ -201,7 +201,7 @@ class Snapshot:
         sources: dict[str, list[SourceRow]] = defaultdict(list)
         where, params = self._in("member_id", ids)
         if limits is not None:
-            where, params = f"{where} AND rowid <= ?", [*params, limits.sources]
+            where, params = f"{where} AND +rowid <= ?", [*params, limits.sources]
         for row in self._rows(f"SELECT {SOURCE_COLUMNS} FROM source_facts WHERE {where}", params):
             sources[row[7]].append(SourceRow._make(row))
         for applied in sources.values():
