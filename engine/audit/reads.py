@@ -141,12 +141,18 @@ class Snapshot:
                 return list(cur.fetchall())
         return self.conn.execute(sql, params).fetchall()  # type: ignore[no-any-return]
 
-    def _in(self, column: str, ids: Sequence[str], uuid_column: bool = False) -> tuple[str, list[Any]]:
-        """A WHERE clause selecting ``column`` among ``ids`` (hex), and its parameters."""
+    def _in(self, column: str, ids: Sequence[str], uuid_column: bool = False,
+            upto: int | None = None) -> tuple[str, list[Any]]:
+        """A WHERE clause selecting ``column`` among ``ids`` (hex), and its parameters; with
+        ``upto`` (SQLite), only rows whose id is at most that. "+rowid" makes it a filter
+        only, never the plan's way into the table."""
         if self.is_postgres:
             cast = "::uuid[]" if uuid_column else "::text[]"
             return f"{column} = ANY(?{cast})", [list(ids)]
-        return f"{column} IN ({', '.join('?' for _ in ids)})", list(ids)
+        where = f"{column} IN ({', '.join('?' for _ in ids)})"
+        if upto is None:
+            return where, list(ids)
+        return f"{where} AND +rowid <= ?", [*ids, upto]
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -178,10 +184,9 @@ class Snapshot:
         their first version; those that produced nothing last, by key)."""
         # Rows come sorted by originator: grouped as they come, each row sliced once (the
         # page's rows are most of an audit's Python objects).
-        limits = self.limits  # "+rowid": a filter only, never the plan's way in
-        where, params = self._in("originator_id", ids, uuid_column=True)
-        if limits is not None:
-            where, params = f"{where} AND +rowid <= ?", [*params, limits.events]
+        limits = self.limits
+        where, params = self._in("originator_id", ids, uuid_column=True,
+                                 upto=limits.events if limits else None)
         rows = self._rows(f"SELECT originator_id, originator_version, topic, state FROM "
                           f"{self.table} WHERE {where} ORDER BY originator_id, "
                           "originator_version", params)
@@ -191,17 +196,13 @@ class Snapshot:
             oid: [row[1:] if type(row[3]) is bytes else (row[1], row[2], bytes(row[3]))
                   for row in group]
             for oid, group in groupby(rows, _first)}
-        where, params = self._in("originator_id", ids)
-        if limits is not None:
-            where, params = f"{where} AND +rowid <= ?", [*params, limits.links]
+        where, params = self._in("originator_id", ids, upto=limits.links if limits else None)
         links: dict[str, list[Link]] = {
             oid: [row[1:] for row in group] for oid, group in groupby(self._rows(
                 "SELECT originator_id, originator_version, hash, prev_hash FROM event_chain "
                 f"WHERE {where} ORDER BY originator_id, originator_version", params), _first)}
         sources: dict[str, list[SourceRow]] = defaultdict(list)
-        where, params = self._in("member_id", ids)
-        if limits is not None:
-            where, params = f"{where} AND +rowid <= ?", [*params, limits.sources]
+        where, params = self._in("member_id", ids, upto=limits.sources if limits else None)
         for row in self._rows(f"SELECT {SOURCE_COLUMNS} FROM source_facts WHERE {where}", params):
             sources[row[7]].append(SourceRow._make(row))
         for applied in sources.values():

@@ -93,7 +93,7 @@ class LoyaltyStore:
         Nothing to do on PostgreSQL."""
         if self.sql.is_postgres or self.checkpointer is not None:
             return
-        self.sql.autocheckpoint(False)
+        self.sql.autocheckpoint_off()
         self.app.recorder.autocheckpoint = False  # type: ignore[attr-defined]
         self.checkpointer = Checkpointer(self.settings.sqlite_path)
 

@@ -21,25 +21,22 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 AUTOCHECKPOINT_OFF = "PRAGMA wal_autocheckpoint = 0"
-AUTOCHECKPOINT_ON = "PRAGMA wal_autocheckpoint = 1000"  # SQLite's default
 EVERY_SECONDS = 0.25
 
 
 class Checkpointer:
     """Copies the store's write-ahead log into its database file every ``every`` seconds, in
-    a daemon thread, until ``close``. ``runs``, ``pages`` and ``seconds`` count its work."""
+    a daemon thread, until ``close``. ``runs`` and ``pages`` count its work."""
 
     def __init__(self, path: Path, every: float = EVERY_SECONDS) -> None:
         self.path = path
         self.every = every
         self.runs = self.pages = 0
-        self.seconds = 0.0
         self._stop = threading.Event()
         self._conn = sqlite3.connect(str(path), isolation_level=None,
                                      check_same_thread=False, timeout=30.0)
@@ -48,9 +45,7 @@ class Checkpointer:
 
     def checkpoint(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (busy, pages in the log, pages copied back)."""
-        started = time.perf_counter()
         busy, logged, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self.seconds += time.perf_counter() - started
         self.runs += 1
         self.pages += max(0, copied)
         return busy, logged, copied

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.store.checkpoint import AUTOCHECKPOINT_OFF, AUTOCHECKPOINT_ON
+from engine.store.checkpoint import AUTOCHECKPOINT_OFF
 from engine.store.tables import SIDE_TABLES
 
 
@@ -81,9 +81,9 @@ class SqlSession:
             for ddl in SIDE_TABLES:
                 self.execute(cur, ddl)
 
-    def autocheckpoint(self, on: bool) -> None:
-        """SQLite: whether this connection's commits copy a long write-ahead log back into
-        the database themselves (the default; see ``engine/store/checkpoint.py``)."""
+    def autocheckpoint_off(self) -> None:
+        """SQLite: this connection's commits stop copying a long write-ahead log back into
+        the database themselves (``engine/store/checkpoint.py``)."""
 
     def page_cache(self, mib: int) -> None:
         """Let this connection cache up to ``mib`` MiB of database pages (SQLite's default is
@@ -122,9 +122,9 @@ class SqliteSession(SqlSession):
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return cursor.execute(sql, params)
 
-    def autocheckpoint(self, on: bool) -> None:
+    def autocheckpoint_off(self) -> None:
         with self.lock:
-            self.conn.execute(AUTOCHECKPOINT_ON if on else AUTOCHECKPOINT_OFF)
+            self.conn.execute(AUTOCHECKPOINT_OFF)
 
     def page_cache(self, mib: int) -> None:
         with self.lock:

@@ -215,9 +215,9 @@ class HeldBack(Mapping[str, list[tuple[datetime, str]]]):
     with a record held, on every batch)."""
 
     def __init__(self, members: dict[str, dict[str, deque[Entry]]],
-                 first: Callable[[], float | None] | None = None) -> None:
+                 first: Callable[[], float | None]) -> None:
         self._members = members
-        self._first = first
+        self._first = first  # the earliest held time (``Sequencer.earliest``)
 
     def __getitem__(self, who: str) -> list[tuple[datetime, str]]:
         return [(datetime.fromtimestamp(entry[0], UTC), entry[4])
@@ -231,11 +231,7 @@ class HeldBack(Mapping[str, list[tuple[datetime, str]]]):
 
     def earliest(self) -> datetime | None:
         """The time of the earliest record held back."""
-        if self._first is not None:
-            at = self._first()
-        else:
-            at = min((entry[0] for mine in self._members.values() for there in mine.values()
-                      for entry in there), default=None)
+        at = self._first()
         return None if at is None else datetime.fromtimestamp(at, UTC)
 
     def not_past(self, who: str, goal: datetime, seen: Container[str]) -> datetime:
