@@ -14,6 +14,7 @@ DEFAULT_BROKER = "127.0.0.1:9092"
 DEFAULT_DATA_DIR = "~/.loyalty"
 DEFAULT_API_KEY = "dev-key-change-me"
 DEFAULT_MEMBERS_IN_MEMORY = 100_000
+PROJECTOR_MODES = ("auto", "process", "inline")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Settings:
     signing_tolerance: int = 300
     # Worker: how many members it keeps in memory at most (engine/residency.py).
     members_in_memory: int = DEFAULT_MEMBERS_IN_MEMORY
+    # Worker: where the read models are folded: "process" (a child process, on another core),
+    # "inline" (between batches, on the batch thread) or "auto" (process with two cores or more).
+    projector: str = "auto"
     # Publisher: this storefront's name and secret; when set, `publish` signs.
     store_id: str = ""
     signing_secret: str = field(default="", repr=False)
@@ -51,6 +55,13 @@ class Settings:
         if self.is_postgres:
             raise ConfigurationError("the store is PostgreSQL, not a SQLite file")
         return Path(self.store_url).expanduser()
+
+    @property
+    def projector_process(self) -> bool:
+        """Whether the worker folds its read models in a child process."""
+        if self.projector == "auto":
+            return (os.cpu_count() or 1) >= 2
+        return self.projector == "process"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -71,6 +82,7 @@ class Settings:
             signing_tolerance=int(env.get("LOYALTY_SIGNING_TOLERANCE") or 300),
             members_in_memory=_positive(env, "LOYALTY_MEMBERS_IN_MEMORY",
                                         DEFAULT_MEMBERS_IN_MEMORY),
+            projector=_choice(env, "LOYALTY_PROJECTOR", PROJECTOR_MODES, "auto"),
             store_id=env.get("LOYALTY_STORE_ID") or "",
             signing_secret=env.get("LOYALTY_SIGNING_SECRET") or "",
         )
@@ -87,3 +99,12 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise ConfigurationError(f"{name} must be a whole number of at least 1, not {text!r}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+    return text

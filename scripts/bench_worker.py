@@ -3,7 +3,8 @@ LOYALTY_* environment like ``loyalty worker``, reporting on stdout as JSON lines
 
 - ``{"event": "assigned", "t": <time.monotonic()>, "rss": <bytes>}`` once partitions are
   assigned (the topics are loaded beforehand, so the first fetch follows at once);
-- ``{"event": "done", ...}`` with the worker's own counters and its peak RSS after SIGTERM.
+- ``{"event": "done", ...}`` with the worker's own counters and its peak RSS after SIGTERM,
+  and the CPU and peak RSS of its projector process.
 
 ``time.monotonic`` is CLOCK_MONOTONIC, shared by every process of the machine, so the parent
 can compare it with its own clock.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import sys
 import time
@@ -64,7 +66,15 @@ async def main() -> None:
             skipped=stats.skipped, dead_lettered=stats.dead_lettered, commands=stats.commands,
             busy_seconds=stats.busy_seconds, first_message_at=stats.first_message_at,
             last_message_at=stats.last_message_at, rss=proc_status("VmRSS"),
-            rss_peak=proc_status("VmHWM"), cpu=time.process_time())
+            rss_peak=proc_status("VmHWM"), cpu=time.process_time(), **children())
+
+
+def children() -> dict[str, float]:
+    """The CPU and peak RSS of the worker's child processes that have ended (the projector,
+    engine/streams/projector.py, is joined before ``run_worker`` returns)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"children_cpu": usage.ru_utime + usage.ru_stime,
+            "children_rss_peak": usage.ru_maxrss * 1024}
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class WorkerStats:
     lag: int | None = None  # records not applied yet up to the log ends last polled
     members_in_memory: int = 0
     members_let_go: int = 0  # since the start, past LOYALTY_MEMBERS_IN_MEMORY (residency.py)
+    projector_restarts: int = 0  # the projector process found dead and started again
 
     def add(self, n: int, outcome: BatchOutcome, seconds: float) -> None:
         now = time.monotonic()

@@ -36,4 +36,5 @@ class Health:
             "lag": stats.lag,
             "members_in_memory": stats.members_in_memory,
             "members_let_go": stats.members_let_go,
+            "projector_restarts": stats.projector_restarts,
         }

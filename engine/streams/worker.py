@@ -28,6 +28,7 @@ from engine.streams.app import MEMBERSHIP_TOPIC, Hooks, WorkerStats, create_app
 from engine.streams.feed import key_of
 from engine.streams.health import Health
 from engine.streams.loop import Ingest
+from engine.streams.projector import Projector
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,19 @@ async def check_parts(settings: Settings, store: LoyaltyStore, health: Health) -
         health.mark("store", False, type(exc).__name__)
 
 
+async def _last_fold(projector: Projector, store: LoyaltyStore,
+                     producer: AIOKafkaProducer) -> None:
+    """At stop: the projector's last catch-up, then the member events it added, sent."""
+    code = await asyncio.to_thread(projector.stop)
+    if code not in (0, None):
+        log.warning("the projector's last catch-up failed (code %s); the next start folds the "
+                    "rest", code)
+    try:
+        await flush_outbox(store, producer)
+    except Exception as exc:  # the broker is away: the next start sends them
+        log.warning("could not send the outbox at stop (%s); the next start sends it", exc)
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -104,6 +118,11 @@ async def run_worker(
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=5)
     await producer.start()
 
+    # The read models are folded by a child process when there is a core for it (decision
+    # 0010); it starts after the first catch-up below, so that the partitions' assignment reads
+    # up-to-date balances.
+    projector = Projector(settings) if settings.projector_process else None
+
     # The ingest loop and the health loop both run after_batch, and the store's SQL session is
     # one connection: one at a time.
     after_batch_lock = asyncio.Lock()
@@ -112,8 +131,11 @@ async def run_worker(
     async def after_batch() -> None:
         async with after_batch_lock:
             try:
-                # Projections first: the member events they add go out with this batch.
-                await asyncio.to_thread(catch_up_all, store)
+                if projector is not None and projector.alive:
+                    projector.wake()  # its member events go out with a later flush
+                else:
+                    # Projections first: the member events they add go out with this batch.
+                    await asyncio.to_thread(catch_up_all, store)
             finally:
                 # A failing projection must not hold back referral commands and dead letters.
                 await flush_outbox(store, producer,
@@ -126,6 +148,8 @@ async def run_worker(
     loop_stop = asyncio.Event()
     try:
         await after_batch()  # whatever a previous run committed but did not send or project
+        if projector is not None:
+            projector.start()
         await ingest.start()
         loop_task = asyncio.create_task(ingest.run(loop_stop))
         await app.start()
@@ -138,6 +162,8 @@ async def run_worker(
             if now - last_check >= CHECK_EVERY:
                 last_check = now
                 await check_parts(settings, store, health)
+                if projector is not None and projector.keep_alive():
+                    stats.projector_restarts += 1
                 if health.ok:
                     try:
                         await after_batch()
@@ -157,10 +183,14 @@ async def run_worker(
                     break
     finally:
         loop_stop.set()
-        if loop_task is not None:
-            await asyncio.wait_for(loop_task, 30)
-        await app.stop()
-        await ingest.stop()
-        await producer.stop()
-        await asyncio.to_thread(store.close)
+        try:
+            if loop_task is not None:
+                await asyncio.wait_for(loop_task, 30)
+            await app.stop()
+            await ingest.stop()
+        finally:
+            if projector is not None:
+                await _last_fold(projector, store, producer)
+            await producer.stop()
+            await asyncio.to_thread(store.close)
     return stats

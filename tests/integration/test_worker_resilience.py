@@ -121,6 +121,7 @@ def test_worker_health_endpoint_reports_its_parts(fresh_broker, tmp_path):
         assert seen["broker"] == "ok" and seen["store"] == "ok"
         assert seen["lag"] == 0  # nothing published: every owned partition read to its end
         assert (seen["members_in_memory"], seen["members_let_go"]) == (0, 0)
+        assert seen["projector_restarts"] == 0
         fresh_broker.stop()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
