@@ -135,6 +135,16 @@ def loaded_broker(run: Run, name: str, lines: list[bytes]) -> tuple[EmbeddedBrok
     return broker, ends
 
 
+def fresh_store(store: Path) -> Path:
+    """``store``, with whatever an earlier run left there removed: the worker would take that
+    store's positions against a new broker, reset them and apply the facts again."""
+    for leftover in (store, *(store.with_name(store.name + end) for end in ("-wal", "-shm"))):
+        if leftover.exists():
+            say(f"removing {leftover} from an earlier run")
+            leftover.unlink()
+    return store
+
+
 def path_ingest(run: Run) -> None:
     try:
         _ingest(run)
@@ -152,7 +162,7 @@ def _ingest(run: Run) -> None:
         say(f"faust counting agent: {faust['messages']:,} in {faust['seconds']:.1f}s")
         ceiling = run_consumer("aiokafka", broker.bootstrap, expected, run.log("aiokafka"))
         say(f"aiokafka + orjson: {ceiling['messages']:,} in {ceiling['seconds']:.1f}s")
-        store = run.workdir / "ingest" / "loyalty.sqlite"
+        store = fresh_store(run.workdir / "ingest" / "loyalty.sqlite")
         result = run_ingest(broker.bootstrap, ends, str(store), store.parent,
                             run.log("worker-sqlite"))
     finally:
@@ -274,7 +284,7 @@ def path_memory(run: Run) -> None:
     members = run.args.members
     w = bench_workload.enrolment(members)
     broker, ends = loaded_broker(run, "memory", w.lines)
-    store = run.workdir / "memory" / "loyalty.sqlite"
+    store = fresh_store(run.workdir / "memory" / "loyalty.sqlite")
     try:
         r = run_ingest(broker.bootstrap, ends, str(store), store.parent,
                        run.log("worker-memory"))
