@@ -37,7 +37,6 @@ from engine.signing import Verifier
 from engine.store.app import LoyaltyStore
 from engine.store.programs import catalog_version, program_book
 from engine.store.recorders import SideWrites
-from engine.sweep_index import SweepIndex
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +100,6 @@ class Ledger:
         # In use order, least recently used first; bounded (engine/residency.py).
         self.members: dict[str, Member] = {}
         self.residency = Residency(members_in_memory)
-        # The next due of each member in memory, as last saved: what a sweep visits.
-        self.sweep_index = SweepIndex()
         self.positions: dict[str, int] = store.positions()
         self.programs = program_book(store)
         self._catalog_version = catalog_version(store)
@@ -247,11 +244,7 @@ class Ledger:
             member = self.store.get_member(customer_id)
             if member is None:
                 continue
-            if into is None:
-                self.members[customer_id] = member
-                self.sweep_index.note(customer_id, member.next_due())
-            else:
-                into[customer_id] = member
+            (self.members if into is None else into)[customer_id] = member
             if partition is not None:
                 self.residency.partitions[customer_id] = partition
             if member.referral_claims:
@@ -261,7 +254,6 @@ class Ledger:
 
     def reload(self) -> None:
         self.members.clear()
-        self.sweep_index.clear()
         self.residency.clear()
         self._owed.clear()
         self._claimants.clear()
@@ -342,19 +334,16 @@ class Ledger:
             for customer_id in batch.members:
                 self.members.pop(customer_id, None)
                 self._dropped.add(customer_id)
-            self.sweep_index.drop(batch.members)
             raise
         batch.outcome.written = True
         self.positions.update(batch.side.positions)
         self.residency.committed(batch.side.dues)
-        members, index = self.members, self.sweep_index
+        members = self.members
         for customer_id, member in batch.members.items():  # now the most recently used
             members.pop(customer_id, None)
             members[customer_id] = member
-            index.note(customer_id, member.next_due())
         for customer_id in victims:
             del members[customer_id]
-        index.drop(victims)
         self.residency.forget(victims)
         if sweeping:
             self.swept_to = now
@@ -380,7 +369,6 @@ class Ledger:
         again from the store before the next batch."""
         self._dropped.update(self.members)
         self.members.clear()
-        self.sweep_index.clear()
 
     def _bring_back_dropped(self) -> None:
         """Read again the members forgotten after a failed save: a sweep must still reach
@@ -438,15 +426,13 @@ class Ledger:
     def _sweep(self, batch: _Batch, now: datetime | None) -> None:
         """Advance every member in memory with something due by engine time ``now`` (with
         ``now`` None: only those an earlier sweep took part of the way)."""
-        indexed: set[str] = set()
         if now is None:
             targets = {c: batch.members.get(c) or self.members.get(c) for c in self._owed}
         else:
             # The members not in memory that are due by now are read back first.
             self._hold(due_members(self.store, self.owned, settlement.text(now)),
                        into=batch.members)
-            indexed = self.sweep_index.due_by(now)
-            targets = self._sweep_targets(batch, indexed)
+            targets = {**self.members, **batch.members}
         for customer_id, member in targets.items():
             goal = now or self._owed.get(customer_id)
             due = member.next_due() if member is not None else None
@@ -470,23 +456,6 @@ class Ledger:
                 at.isoformat(), customer_id, member.id.hex, before + 1, member.version,
                 orjson.dumps({"now": at.isoformat()}).decode(),
             ))
-        # Those the index gave that this batch does not save (held back, say): their next due
-        # again. The save notes the batch's members.
-        for customer_id in indexed:
-            member = self.members.get(customer_id)
-            if member is not None and customer_id not in batch.members:
-                self.sweep_index.note(customer_id, member.next_due())
-
-    def _sweep_targets(self, batch: _Batch, indexed: set[str]) -> dict[str, Member | None]:
-        """The members a sweep visits, in the order a walk of every member in memory and then
-        of the batch's would take them (the order their events are saved in): those the index
-        has due (``indexed``), the batch's own, and those a sweep took part of the way. The
-        others have nothing due by the sweep's time."""
-        mine, owed = batch.members, self._owed
-        targets: dict[str, Member | None] = {
-            c: m for c, m in self.members.items() if c in indexed or c in mine or c in owed}
-        targets.update(mine)
-        return targets
 
     def _not_past_held(self, customer_id: str, member: Member, goal: datetime) -> datetime:
         """``goal``, or the time of the member's earliest held-back fact it has not seen."""
