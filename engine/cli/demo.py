@@ -145,10 +145,13 @@ class ShopActivity:
 
     def redeem_some(self, url: str, settings: Settings) -> None:
         from engine.projections.balances import top_balances
+        from engine.projections.registry import catch_up_all
         from engine.store import open_store
 
         store = open_store(settings)
         try:
+            # The worker's projector may not have folded its last batch yet (decision 0010).
+            catch_up_all(store)
             ranked = top_balances(store, 10_000)
         finally:
             store.close()
