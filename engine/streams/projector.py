@@ -12,9 +12,9 @@ race the API's own catch-up or another worker's projector without counting anyth
 The child ignores SIGINT, which a terminal's Ctrl-C sends to the worker and the child alike:
 the worker stops, and asks for one last catch-up first, so that a worker stopped cleanly leaves
 its read models up to date. SIGTERM ends the child at once (its page rolls back), as it does
-at the interpreter's exit. A worker that dies without a word (SIGKILL, the OOM killer) leaves
-the child orphaned: it sees its parent change and exits within ``POLL`` seconds. Whatever the
-child did not fold, the next worker's catch-up at start folds.
+at the interpreter's exit. A worker that dies without a word (SIGKILL, the OOM killer) closes
+its end of the pipe the child is woken through: the child reads the end and exits. Whatever
+the child did not fold, the next worker's catch-up at start folds.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ class Projector:
     def _send(self, message: bytes) -> None:
         try:
             self._writer.send_bytes(message)  # five bytes: written whole or not at all
-        except (BlockingIOError, BrokenPipeError, OSError):
-            pass  # full: a wake-up is waiting; broken: keep_alive starts a new child
+        except OSError:  # full (BlockingIOError): a wake-up is waiting; broken: keep_alive
+            pass  # starts a new child
 
     @property
     def alive(self) -> bool:
@@ -121,17 +121,11 @@ def follow(settings: Settings, reader: Any, parent: int) -> None:
     from engine.store import open_store
 
     store = None
-    ok = False
-    first = True
-    while True:
-        try:
-            stopping = not first and _woken(reader) == STOP
-        except EOFError:
-            break  # the worker is gone; whoever starts next catches up
-        first = False
-        if os.getppid() != parent:
-            break
-        # ``stopping`` was read before the catch-up, so the catch-up covers every batch stored.
+    ok = stopping = False
+    # Once at start, then whenever woken. ``stopping`` is read before the catch-up, so the
+    # last one covers every batch stored before the worker asked.
+    # The parent gone also shows as a new parent id, should a process it forked hold the pipe.
+    while os.getppid() == parent:
         try:
             if store is None:
                 store = open_store(settings)
@@ -147,6 +141,10 @@ def follow(settings: Settings, reader: Any, parent: int) -> None:
                 time.sleep(RETRY)
         if stopping:
             break
+        try:
+            stopping = _woken(reader) == STOP
+        except EOFError:
+            break  # the worker is gone; whoever starts next catches up
     if store is not None:
         store.close()
     raise SystemExit(0 if ok else 1)

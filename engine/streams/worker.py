@@ -163,7 +163,7 @@ async def run_worker(
                 last_check = now
                 await check_parts(settings, store, health)
                 if projector is not None and projector.keep_alive():
-                    stats.projector_restarts += 1
+                    stats.projector_restarts = projector.restarts
                 if health.ok:
                     try:
                         await after_batch()

@@ -20,6 +20,7 @@ from engine.projections.runner import position_of
 from engine.service import Incoming, Ledger
 from engine.store import LoyaltyStore, open_store
 from engine.streams.projector import POLL, Projector
+from tests.fault.procs import wait_until
 from tests.support.facts import order
 
 
@@ -35,15 +36,6 @@ def _orders(store: LoyaltyStore, ledger: Ledger, start: int, count: int) -> None
 def _folded(store: LoyaltyStore) -> bool:
     last = store.max_notification_id()
     return all(position_of(store, name) == last for name in names())
-
-
-def _wait(condition, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _rows(store: LoyaltyStore) -> list[tuple[object, ...]]:
@@ -63,11 +55,13 @@ def test_it_folds_each_stored_batch_when_woken_and_everything_at_stop(tmp_path: 
     projector = Projector(settings)
     try:
         projector.start()
-        assert _wait(lambda: _folded(store)), "the first catch-up did not fold what was stored"
+        wait_until(lambda: _folded(store), 30, "the first catch-up to fold what was stored",
+                   interval=0.05)
         assert store.sql.query("SELECT COUNT(*) AS n FROM balances")[0]["n"] == 13
         _orders(store, ledger, 60, 40)
         projector.wake()
-        assert _wait(lambda: _folded(store)), "a woken projector did not fold the new batch"
+        wait_until(lambda: _folded(store), 30, "a woken projector to fold the new batch",
+                   interval=0.05)
         # Stored just before the stop, with no wake-up: the last catch-up takes it.
         _orders(store, ledger, 100, 40)
         before = store.max_notification_id()
@@ -101,13 +95,14 @@ def test_a_killed_projector_is_started_again_and_ctrl_c_does_not_stop_it(
         time.sleep(POLL + 0.5)
         assert projector.alive and _pid(projector) == first
         os.kill(first, signal.SIGKILL)
-        assert _wait(lambda: not projector.alive, 10)
+        wait_until(lambda: not projector.alive, 10, "the killed child to end", interval=0.05)
         projector.wake()  # the worker's next batch: the dead child's pipe must not block it
         assert projector.keep_alive() is True
         assert projector.alive and _pid(projector) != first and projector.restarts == 1
         _orders(store, ledger, 0, 30)
         projector.wake()
-        assert _wait(lambda: _folded(store)), "the restarted projector does not fold"
+        wait_until(lambda: _folded(store), 30, "the restarted projector to fold",
+                   interval=0.05)
     finally:
         assert projector.stop(grace=30) == 0
         store.close()
@@ -135,7 +130,7 @@ def test_the_projector_leaves_when_its_worker_dies_without_a_word(tmp_path: Path
         assert _alive(child)
         parent.kill()
         parent.wait()
-        assert _wait(lambda: not _alive(child), POLL + 5), "the orphan kept running"
+        wait_until(lambda: not _alive(child), POLL + 5, "the orphan to leave", interval=0.05)
     finally:
         parent.kill()
 
