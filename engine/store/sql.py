@@ -9,7 +9,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ class Cursor(Protocol):
 
 
 SCHEMA_LOCK_KEY = 0x4C4F59414C5459  # "LOYALTY"
+FOLD_LOCK_KEY = 0x4C4F59464F4C44  # "LOYFOLD"
 CREATED = re.compile(r"\s*CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
@@ -75,6 +76,13 @@ class SqlSession:
     def schema_lock(self) -> Iterator[None]:
         """Held while creating tables (SQLite serialises DDL by itself)."""
         yield
+
+    @contextmanager
+    def fold_lock(self, *, wait: bool) -> Iterator[bool]:
+        """Held by a projector process while it folds: yields whether this session holds it
+        (with ``wait`` off, False when another session does). SQLite serves one worker, so
+        there is nobody to take turns with."""
+        yield True
 
     def create_tables(self) -> None:
         with self.transaction() as cur:
@@ -166,6 +174,29 @@ class PostgresSession(SqlSession):
             yield
         finally:
             self.conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+    @contextmanager
+    def fold_lock(self, *, wait: bool) -> Iterator[bool]:
+        """A session advisory lock, so that the projectors of several workers over one
+        database take turns: each would otherwise fold the same pages, and all but the first
+        to write a page throw their fold away (``engine/projections/runner.py``). Released by
+        the server if the session ends while folding."""
+        import psycopg
+
+        conn = self.conn
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", (FOLD_LOCK_KEY,))
+            held = True
+        else:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS held",
+                               (FOLD_LOCK_KEY,)).fetchone()
+            held = bool(row["held"])
+        try:
+            yield held
+        finally:
+            if held:
+                with suppress(psycopg.Error):  # a broken session has let go already
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (FOLD_LOCK_KEY,))
 
     def create_tables(self) -> None:
         """Only what is missing, one statement per transaction. ``CREATE INDEX IF NOT EXISTS``

@@ -7,7 +7,9 @@ a batch is stored (and at least every ``POLL`` seconds), so the folds run while 
 reads and applies the next batch. It is the same catch-up as before, over its own connection:
 each page's rows and position in one transaction, guarded by the position it read, so it can
 race the API's own catch-up or another worker's projector without counting anything twice
-(``engine/projections/runner.py``). Decision 0010.
+(``engine/projections/runner.py``). Over PostgreSQL the projectors of several workers take
+turns through an advisory lock, instead of folding the same pages side by side and throwing
+all but one fold away. Decision 0010.
 
 The child ignores SIGINT, which a terminal's Ctrl-C sends to the worker and the child alike:
 the worker stops, and asks for one last catch-up first, so that a worker stopped cleanly leaves
@@ -131,7 +133,12 @@ def follow(settings: Settings, reader: Any, parent: int) -> None:
                 store = open_store(settings)
                 # The worker's checkpoint thread copies the log back (decision 0009).
                 store.sql.autocheckpoint_off()
-            catch_up_all(store)
+            # Over PostgreSQL, several workers' projectors take turns. One that finds another
+            # folding lets it: that one reads on to the log's end, and this one looks again
+            # at its next wake-up or POLL. Its last catch-up waits its turn.
+            with store.sql.fold_lock(wait=stopping) as turn:
+                if turn:
+                    catch_up_all(store)
             ok = True
         except Exception as exc:  # the store is away: try again, as the worker's loop does
             ok = False

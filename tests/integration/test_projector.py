@@ -108,6 +108,38 @@ def test_a_killed_projector_is_started_again_and_ctrl_c_does_not_stop_it(
         store.close()
 
 
+def test_projectors_over_one_postgresql_database_take_turns(pg_url: str,
+                                                              tmp_path: Path) -> None:
+    settings = Settings(store_url=pg_url, data_dir=tmp_path)
+    store, other = open_store(settings), open_store(settings)
+    projector = Projector(settings)
+    try:
+        _orders(store, Ledger(store), 0, 40)
+        with other.sql.fold_lock(wait=False) as held:
+            assert held
+            with store.sql.fold_lock(wait=False) as second:
+                assert not second  # another session folds
+            projector.start()  # finds the other worker's projector folding: leaves it be
+            time.sleep(2 * POLL + 0.5)
+            assert not _folded(store) and position_of(store, "balances") == 0
+        # Released: the child's next look (within POLL) folds everything.
+        wait_until(lambda: _folded(store), 30, "the projector to fold once its turn came",
+                   interval=0.05)
+        # The last catch-up at stop waits its turn instead of skipping it.
+        _orders(store, Ledger(store), 40, 20)
+        before = store.max_notification_id()
+        with other.sql.fold_lock(wait=True):
+            projector._send(b"s")
+            time.sleep(POLL)
+            assert projector.alive and position_of(store, "balances") < before
+        assert projector.stop(grace=30) == 0
+        assert all(position_of(store, name) == before for name in names())
+    finally:
+        projector.stop(grace=5)
+        other.close()
+        store.close()
+
+
 PARENT = """
 import sys, time
 from engine.config import Settings
