@@ -19,7 +19,7 @@ from engine.projections.registry import catch_up_all, names
 from engine.projections.runner import position_of
 from engine.service import Incoming, Ledger
 from engine.store import LoyaltyStore, open_store
-from engine.streams.projector import POLL, Projector
+from engine.streams.projector import POLL, STOP, Projector
 from tests.fault.procs import wait_until
 from tests.support.facts import order
 
@@ -129,7 +129,7 @@ def test_projectors_over_one_postgresql_database_take_turns(pg_url: str,
         _orders(store, Ledger(store), 40, 20)
         before = store.max_notification_id()
         with other.sql.fold_lock(wait=True):
-            projector._send(b"s")
+            projector._send(STOP)
             time.sleep(POLL)
             assert projector.alive and position_of(store, "balances") < before
         assert projector.stop(grace=30) == 0
