@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from engine.audit.chain import LOOKUP_CHUNK, hex_id, write_links
+from engine.audit.chain import hex_id, write_links
 from engine.store.checkpoint import AUTOCHECKPOINT_OFF
 from engine.store.sql import pg_sql
 from engine.store.tables import SIDE_TABLES
@@ -153,37 +153,56 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
         # (a worker and the API) queue at one lock instead of deadlocking on side-table rows.
         self._lock_table(curs)
         reader = _Reader(curs.connection)
-        check_versions(reader.execute, reader.fetchall, stored_events)
+        latest = latest_links(reader.execute, reader.fetchall, stored_events)
         write_side(reader.execute, reader.fetchone, kwargs.get("side"),
                    lambda sql, rows: curs.executemany(pg_sql(sql), rows))
         write_links(reader.execute, reader.fetchall,
-                    lambda sql, rows: curs.executemany(pg_sql(sql), rows), stored_events)
+                    lambda sql, rows: curs.executemany(pg_sql(sql), rows), stored_events,
+                    known=lambda oid, version: _link_at(latest, oid, version))
         super()._insert_events(curs, stored_events, **kwargs)
 
 
-def check_versions(execute: Any, fetchall: Any, stored_events: Sequence[StoredEvent]) -> None:
-    """Raise IntegrityError when another writer has stored an event at or past a version this
-    batch writes. PostgreSQL only, under the events-table lock: the library's recorder learns
-    of such a conflict from the unique index, inside psycopg's pipeline, and the pipeline's own
-    exit then sometimes raises ``PipelineAborted`` (an OperationalError, retried as an outage)
-    instead of the conflict. Asked first, no statement of the transaction fails. The hash
-    chain has one link per stored event, keyed by originator and version."""
+LATEST_LINKS = (
+    "SELECT w.originator_id, l.originator_version, l.hash "
+    "FROM unnest(%b::text[]) AS w(originator_id) CROSS JOIN LATERAL ("
+    "SELECT c.originator_version, c.hash FROM event_chain c "
+    "WHERE c.originator_id = w.originator_id "
+    "ORDER BY c.originator_version DESC LIMIT 1) AS l"
+)
+
+
+def latest_links(execute: Any, fetchall: Any,
+                 stored_events: Sequence[StoredEvent]) -> dict[str, tuple[int, str]]:
+    """Each originator's last stored link ``(version, hash)``, for the originators of this
+    batch, in one statement. PostgreSQL only, under the events-table lock.
+
+    Raises IntegrityError when another writer has stored an event at or past a version this
+    batch writes: the library's recorder learns of such a conflict from the unique index,
+    inside psycopg's pipeline, and the pipeline's own exit then sometimes raises
+    ``PipelineAborted`` (an OperationalError, retried as an outage) instead of the conflict.
+    Asked first, no statement of the transaction fails. The hash chain has one link per stored
+    event, keyed by originator and version.
+
+    One index probe per originator (the last entry of the primary key), whatever the table's
+    statistics say: an ``IN`` list over ``originator_id`` alone was planned as a sequential
+    scan of the whole chain while the table had not been analysed yet, as after a first
+    start with a backlog, and each batch read every link stored before it."""
     first: dict[str, int] = {}
     for event in stored_events:
         oid = hex_id(event.originator_id)
         if oid not in first or event.originator_version < first[oid]:
             first[oid] = event.originator_version
-    wanted = sorted(first)
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start:start + LOOKUP_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        execute("SELECT originator_id, MAX(originator_version) AS version FROM event_chain "
-                f"WHERE originator_id IN ({marks}) GROUP BY originator_id", chunk)
-        for row in fetchall():
-            oid, version = tuple(row.values()) if isinstance(row, dict) else tuple(row)
-            if version >= first[oid]:
-                raise IntegrityError(f"originator {oid} is already at version {version}; "
-                                     f"this write starts at {first[oid]}")
+    if not first:
+        return {}
+    execute(LATEST_LINKS, [sorted(first)])
+    latest: dict[str, tuple[int, str]] = {}
+    for row in fetchall():
+        oid, version, hash_ = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        if version >= first[oid]:
+            raise IntegrityError(f"originator {oid} is already at version {version}; "
+                                 f"this write starts at {first[oid]}")
+        latest[oid] = (version, hash_)
+    return latest
 
 
 def _insert_rows(c: Any, insert: str, select_max: str,
@@ -200,6 +219,11 @@ def _insert_rows(c: Any, insert: str, select_max: str,
         (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
          s.originator_version, s.topic, s.state) for s in stored_events])
     return list(range(last + 1, last + 1 + len(stored_events)))
+
+
+def _link_at(latest: dict[str, tuple[int, str]], oid: str, version: int) -> str | None:
+    found = latest.get(oid)
+    return found[1] if found is not None and found[0] == version else None
 
 
 class ChainHeads:
