@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from engine.store.app import LoyaltyStore
-from engine.store.sql import pg_sql
 
 UTC = timezone.utc
 CENT = Decimal("0.01")
@@ -81,9 +80,9 @@ def money_text(amount: Decimal) -> str:
 
 
 def execute_many(store: LoyaltyStore, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """One statement over many rows through the page's cursor (psycopg pipelines them)."""
-    if rows:
-        cursor.executemany(pg_sql(sql) if store.sql.is_postgres else sql, rows)
+    """One statement over many rows through the page's cursor (on PostgreSQL, as one
+    statement over arrays where it can: ``engine/store/pg_rows.py``)."""
+    store.sql.execute_many(cursor, sql, rows)
 
 
 def select_in(

@@ -19,6 +19,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from engine.audit.chain import hex_id, write_links
 from engine.store.checkpoint import AUTOCHECKPOINT_OFF
+from engine.store.pg_rows import execute_rows
 from engine.store.sql import pg_sql
 from engine.store.tables import SIDE_TABLES
 
@@ -155,9 +156,9 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
         reader = _Reader(curs.connection)
         latest = latest_links(reader.execute, reader.fetchall, stored_events)
         write_side(reader.execute, reader.fetchone, kwargs.get("side"),
-                   lambda sql, rows: curs.executemany(pg_sql(sql), rows))
+                   lambda sql, rows: execute_rows(curs, sql, rows))
         write_links(reader.execute, reader.fetchall,
-                    lambda sql, rows: curs.executemany(pg_sql(sql), rows), stored_events,
+                    lambda sql, rows: execute_rows(curs, sql, rows), stored_events,
                     known=lambda oid, version: _link_at(latest, oid, version))
         super()._insert_events(curs, stored_events, **kwargs)
 

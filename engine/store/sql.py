@@ -61,6 +61,11 @@ class SqlSession:
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
 
+    def execute_many(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement (``?`` placeholders) over many rows, through ``cursor``."""
+        if rows:
+            cursor.executemany(sql, rows)
+
     @contextmanager
     def reader(self) -> Iterator[Any]:
         """A cursor for reads outside any transaction (each statement sees the latest
@@ -222,6 +227,13 @@ class PostgresSession(SqlSession):
 
     def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return cursor.execute(pg_sql(sql), params)
+
+    def execute_many(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """As one ``INSERT ... SELECT FROM unnest(...)`` where the statement allows
+        (``engine/store/pg_rows.py``)."""
+        from engine.store.pg_rows import execute_rows
+
+        execute_rows(cursor, sql, rows)
 
     def close(self) -> None:
         if self._conn is not None:
