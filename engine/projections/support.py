@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from engine.store.app import LoyaltyStore
+from engine.store.pg_rows import lookup_form
 
 UTC = timezone.utc
 CENT = Decimal("0.01")
@@ -89,12 +90,18 @@ def select_in(
     store: LoyaltyStore, cursor: Any, sql: str, keys: Iterable[str]
 ) -> list[dict[str, Any]]:
     """Run ``sql`` (whose one ``{keys}`` marks an ``IN (...)`` list) over the keys in chunks,
-    through the page's cursor; rows come back as dicts."""
+    through the page's cursor; rows come back as dicts. On PostgreSQL, where the statement has
+    the form, all the keys go as one array (``engine/store/pg_rows.py``)."""
     found: list[dict[str, Any]] = []
-    keys = list(keys)
-    for start in range(0, len(keys), IN_CHUNK):
-        chunk = keys[start:start + IN_CHUNK]
-        store.sql.execute(cursor, sql.format(keys=", ".join("?" for _ in chunk)), chunk)
+    keys = list(dict.fromkeys(keys))  # each row once, as an IN list gives it
+    lookup = lookup_form(sql) if store.sql.is_postgres else None
+    if lookup is not None:
+        runs = [(lookup, [keys])] if keys else []
+    else:
+        runs = [(sql.format(keys=", ".join("?" for _ in chunk)), chunk)
+                for chunk in (keys[i:i + IN_CHUNK] for i in range(0, len(keys), IN_CHUNK))]
+    for statement, params in runs:
+        store.sql.execute(cursor, statement, params)
         names = [d[0] for d in cursor.description]
         found.extend(row if isinstance(row, dict) else dict(zip(names, row))
                      for row in cursor.fetchall())

@@ -15,6 +15,12 @@ or literals becomes the unnest form, the column types taken from the DDL of
 row twice (which one statement may not do, and which the row-by-row form does in order), or a
 column of values of more than one type (which psycopg cannot put in one array) goes through
 ``executemany`` as before.
+
+``lookup_form(sql)`` does the same for the projections' reads by key
+(``SELECT ... FROM t WHERE key IN ({keys})``): one probe of the key's index per key, from one
+array, whatever the table's statistics say. Before a table's first analysis (a fresh database
+with a backlog), PostgreSQL planned the ``IN`` list over the lots' primary key as a sequential
+scan of every lot, once per page.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from engine.store.tables import SIDE_TABLES
 
 INSERT = re.compile(r"\s*INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)(.*)\Z", re.DOTALL)
 CONFLICT_UPDATE = re.compile(r"ON CONFLICT \(([^)]*)\) DO UPDATE", re.IGNORECASE)
+SELECT_IN = re.compile(r"\s*SELECT (.+?) FROM (\w+) WHERE (\w+) IN \(\{keys\}\)\s*\Z",
+                       re.DOTALL)
 TABLE = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)\s*\Z", re.DOTALL)
 NONE = type(None)
 ARRAY_TYPES = {"TEXT": "text[]", "INTEGER": "integer[]", "BIGINT": "bigint[]"}
@@ -98,3 +106,17 @@ def execute_rows(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
             cursor.execute(statement, columns)
             return
     cursor.executemany(pg_sql(sql), rows)
+
+
+@lru_cache(maxsize=64)
+def lookup_form(sql: str) -> str | None:
+    """For ``SELECT columns FROM t WHERE key IN ({keys})`` over a text key, the statement
+    taking all the keys as one array (module docstring); None for any other statement."""
+    found = SELECT_IN.match(sql)
+    if found is None:
+        return None
+    columns, table, key = found.groups()
+    if COLUMN_TYPES.get(table, {}).get(key) != "text[]":
+        return None
+    return (f"SELECT x.* FROM unnest(%b::text[]) AS k(key) CROSS JOIN LATERAL ("
+            f"SELECT {columns} FROM {table} WHERE {key} = k.key OFFSET 0) AS x")

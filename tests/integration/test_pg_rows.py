@@ -1,5 +1,6 @@
 """On a real PostgreSQL database, many rows in one statement leave the tables as psycopg's
-row-by-row ``executemany`` of the same statement does."""
+row-by-row ``executemany`` of the same statement does, and a read by keys from one array finds
+what the ``IN`` list finds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from engine.audit.chain import INSERT_LINK
 from engine.config import Settings
 from engine.projections.metrics import ADD_MONTH, MONTH_COUNTERS
+from engine.projections.support import select_in
 from engine.store import open_store
 from engine.store.pg_rows import execute_rows
 from engine.store.recorders import INSERT_OUTBOX, UPSERT_DUE, UPSERT_MARK
@@ -61,3 +63,26 @@ def test_one_statement_leaves_the_tables_as_row_by_row_does(pg_url: str, tmp_pat
     assert [r["enrolled"] for r in as_one["metrics_months"]] == [7, 7]
     assert as_one["member_due"][0] == {"customer_id": "ann", "kafka_partition": 2,
                                        "due_at": None}
+
+
+def test_a_read_by_keys_from_one_array_finds_what_the_in_list_finds(pg_url: str,
+                                                                     tmp_path: Path):
+    store = open_store(Settings(store_url=pg_url, data_dir=tmp_path))
+    try:
+        with store.sql.transaction() as cur:
+            cur.executemany("INSERT INTO tier_members (member_id, customer_id, tier, since) "
+                            "VALUES (%s, %s, %s, %s)",
+                            [(f"m{i}", f"c{i}", "Gold", "t") for i in range(1200)])
+        sql = "SELECT * FROM tier_members WHERE member_id IN ({keys})"
+        keys = ["m5", "nobody", "m1100", "m5", *(f"m{i}" for i in range(600, 1000))]
+        with store.sql.transaction() as cur:
+            as_one = select_in(store, cur, sql, keys)
+            store.sql.is_postgres = False  # the chunked IN lists, on the same connection
+            try:
+                in_lists = select_in(store, cur, sql, keys)
+            finally:
+                store.sql.is_postgres = True
+        assert sorted(as_one, key=str) == sorted(in_lists, key=str)
+        assert len(as_one) == 402
+    finally:
+        store.close()

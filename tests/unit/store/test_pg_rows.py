@@ -11,7 +11,7 @@ from engine.projections.churn import UPSERT as UPSERT_CHURN
 from engine.projections.member_events import INSERT_OUTBOX as INSERT_MEMBER_EVENT
 from engine.projections.metrics import ADD_MEMBER_MONTH, ADD_MONTH
 from engine.projections.tiers import ADD_FLOWS, UPSERT_MEMBER
-from engine.store.pg_rows import column_types, execute_rows, unnest_form
+from engine.store.pg_rows import column_types, execute_rows, lookup_form, unnest_form
 from engine.store.recorders import (
     DELETE_CLAIM,
     INSERT_CLAIM,
@@ -94,3 +94,11 @@ def test_one_row_a_key_updated_twice_or_mixed_types_go_row_by_row():
     assert [c[0] for c in cursor.calls] == ["executemany", "executemany", "execute",
                                             "executemany", "executemany"]
     assert cursor.calls[1][1].startswith("INSERT INTO member_due") and "%s" in cursor.calls[1][1]
+
+
+def test_reads_by_text_keys_take_one_array():
+    assert lookup_form("SELECT * FROM lots WHERE lot_key IN ({keys})") == (
+        "SELECT x.* FROM unnest(%b::text[]) AS k(key) CROSS JOIN LATERAL ("
+        "SELECT * FROM lots WHERE lot_key = k.key OFFSET 0) AS x")
+    assert lookup_form("SELECT * FROM sweep_marks WHERE kafka_partition IN ({keys})") is None
+    assert lookup_form("SELECT * FROM lots WHERE lot_key IN ({keys}) AND warned = 0") is None
