@@ -86,14 +86,35 @@ class PositionConflict(IntegrityError):
     """A Kafka position did not move forward: the batch was already applied elsewhere."""
 
 
+# On PostgreSQL, the batch's positions in one statement (one round trip, where a statement per
+# partition was one each): it returns the keys it moved.
+UPSERT_POSITIONS_PG = (
+    "INSERT INTO kafka_positions (key, next_offset, last_digest) "
+    "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[]) "
+    "ON CONFLICT (key) DO UPDATE SET next_offset = excluded.next_offset, "
+    "last_digest = excluded.last_digest "
+    "WHERE kafka_positions.next_offset < excluded.next_offset "
+    "RETURNING key"
+)
+
+
 def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
-               insert_many: Any) -> None:
-    """``execute``/``fetchone`` run the position upserts, whose rows are read;
-    ``insert_many(sql, rows)`` the plain inserts, a statement per table."""
+               insert_many: Any, fetchall: Any = None) -> None:
+    """``execute``/``fetchone`` run the position upserts, whose rows are read (with
+    ``fetchall`` given, PostgreSQL's: all of them in one statement); ``insert_many(sql,
+    rows)`` the plain inserts, a statement per table."""
     if not side:
         return
-    for key, next_offset in side.positions.items():
-        execute(UPSERT_POSITION, (key, next_offset, side.digests.get(key)))
+    rows = [(key, offset, side.digests.get(key)) for key, offset in side.positions.items()]
+    if fetchall is not None and rows:
+        execute(UPSERT_POSITIONS_PG, [list(column) for column in zip(*rows)])
+        moved = {r["key"] if isinstance(r, dict) else r[0] for r in fetchall()}
+        for key, offset, _ in rows:
+            if key not in moved:
+                raise PositionConflict(f"position {key} is already at or past {offset}")
+        rows = []
+    for key, next_offset, digest in rows:
+        execute(UPSERT_POSITION, (key, next_offset, digest))
         if fetchone() is None:
             raise PositionConflict(f"position {key} is already at or past {next_offset}")
     for sql, rows in ((INSERT_DEAD_LETTER, side.dead_letters), (INSERT_OUTBOX, side.outbox),
@@ -170,7 +191,7 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
         reader = _Reader(curs.connection)
         latest = latest_links(reader.execute, reader.fetchall, stored_events)
         write_side(reader.execute, reader.fetchone, kwargs.get("side"),
-                   lambda sql, rows: execute_rows(curs, sql, rows))
+                   lambda sql, rows: execute_rows(curs, sql, rows), reader.fetchall)
         write_links(reader.execute, reader.fetchall,
                     lambda sql, rows: execute_rows(curs, sql, rows), stored_events,
                     known=lambda oid, version: _link_at(latest, oid, version))

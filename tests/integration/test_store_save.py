@@ -15,7 +15,7 @@ from engine.aggregates.member import Member
 from engine.audit.chain import first_break
 from engine.config import Settings
 from engine.store import LoyaltyStore, open_store
-from engine.store.recorders import LATEST_LINKS
+from engine.store.recorders import LATEST_LINKS, PositionConflict, SideWrites
 from tests.unit.rules.builders import T0, book, day, order, registered, share
 
 RULES = book()
@@ -143,3 +143,21 @@ def test_over_postgresql_the_last_links_are_read_through_the_index_without_stati
         "SELECT originator_id, MAX(originator_version) FROM event_chain "
         f"WHERE originator_id IN ({marks}) GROUP BY originator_id", wanted)
     store.close()
+
+
+def test_a_position_that_does_not_move_forward_refuses_the_whole_batch(store: LoyaltyStore):
+    ann = Member(customer_id="ann", timestamp=T0)
+    ann.apply_fact(registered("r1", T0), RULES)
+    store.save([ann], side=SideWrites(positions={"orders#0": 10, "orders#1": 4}))
+    bob = Member(customer_id="bob", timestamp=T0)
+    bob.apply_fact(registered("r2", T0, customer="bob"), RULES)
+    stale = SideWrites(positions={"orders#1": 9, "orders#0": 10, "shares#2": 1})
+    with pytest.raises(PositionConflict, match="orders#0 is already at or past 10"):
+        store.save([bob], side=stale)
+    assert store.positions() == {"orders#0": 10, "orders#1": 4}
+    assert store.get_member("bob") is None
+    bob = Member(customer_id="bob", timestamp=T0)  # the refused save took its pending events
+    bob.apply_fact(registered("r2", T0, customer="bob"), RULES)
+    store.save([bob], side=SideWrites(positions={"orders#1": 9, "orders#0": 11, "shares#2": 1}))
+    assert store.positions() == {"orders#0": 11, "orders#1": 9, "shares#2": 1}
+    assert store.get_member("bob") is not None
