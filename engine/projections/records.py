@@ -100,13 +100,21 @@ def read(store: LoyaltyStore, decoder: Decoder, after: int, limit: int) -> list[
 
 def raw_page(store: LoyaltyStore, after: int,
              limit: int) -> Sequence[tuple[int, str, int, str, bytes]]:
-    """(id, originator hex, version, topic, state) of the notifications after ``after``. On
-    SQLite straight from the events table (the library's own select, without its objects);
-    on PostgreSQL through the library's recorder."""
-    if store.sql.is_postgres:
-        return [(n.id, _hex(n.originator_id), n.originator_version, n.topic, n.state)
-                for n in store.notifications(after, limit)]
+    """(id, originator hex, version, topic, state) of the notifications after ``after``,
+    straight from the events table: the library's own select, without its objects (on
+    PostgreSQL also without its rows as dicts, in psycopg's binary format, so the states come
+    as bytes rather than hex text to decode)."""
     table = store.app.recorder.events_table_name  # type: ignore[attr-defined]
+    if store.sql.is_postgres:
+        from psycopg.rows import tuple_row
+
+        with store.sql.lock, store.sql.conn.cursor(  # type: ignore[attr-defined]
+                row_factory=tuple_row, binary=True) as cursor:
+            cursor.execute(
+                "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                f"originator_version, topic, state FROM {table} WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s", (after, limit))
+            return cursor.fetchall()
     with store.sql.lock:
         cursor = store.sql.conn.cursor()  # type: ignore[attr-defined]
         cursor.row_factory = None
@@ -114,7 +122,3 @@ def raw_page(store: LoyaltyStore, after: int,
             "SELECT rowid, replace(originator_id, '-', ''), originator_version, topic, state "
             f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
         return cursor.fetchall()  # type: ignore[no-any-return]
-
-
-def _hex(originator_id: UUID | str) -> str:
-    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex

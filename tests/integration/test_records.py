@@ -24,3 +24,14 @@ def test_records_agree_with_the_library_mapper(store):
         assert record.fields == expected.fields
         assert record.timestamp == expected.timestamp
         assert record.at == expected.at == ts(record.timestamp)
+
+
+def test_raw_pages_are_the_library_notifications_page_by_page(store):
+    feed(store, generate(customers=10, days=60, seed=3))
+    last = store.max_notification_id()
+    assert last > 100
+    for after, limit in ((0, 40), (40, 1), (57, 1000), (last, 10)):
+        expected = [(n.id, n.originator_id.hex, n.originator_version, n.topic, bytes(n.state))
+                    for n in store.notifications(after, limit)]
+        assert [tuple(row) for row in raw_page(store, after, limit)] == expected
+    assert list(raw_page(store, last, 10)) == []
