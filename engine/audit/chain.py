@@ -59,14 +59,20 @@ def chain_rows(
     return rows
 
 
-def previous_wanted(stored_events: Iterable[Any]) -> list[tuple[str, int]]:
-    """(originator, version) of the link before each originator's first event of the batch."""
+def first_versions(stored_events: Iterable[Any]) -> dict[str, int]:
+    """Each originator's first version in the batch (originators as 32-digit hex)."""
     first: dict[str, int] = {}
     for event in stored_events:
         oid = hex_id(event.originator_id)
         if oid not in first or event.originator_version < first[oid]:
             first[oid] = event.originator_version
-    return [(oid, version - 1) for oid, version in first.items() if version > 1]
+    return first
+
+
+def previous_wanted(stored_events: Iterable[Any]) -> list[tuple[str, int]]:
+    """(originator, version) of the link before each originator's first event of the batch."""
+    return [(oid, version - 1) for oid, version in first_versions(stored_events).items()
+            if version > 1]
 
 
 def write_links(

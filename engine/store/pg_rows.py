@@ -39,6 +39,7 @@ SELECT_IN = re.compile(r"\s*SELECT (.+?) FROM (\w+) WHERE (\w+) IN \(\{keys\}\)\
                        re.DOTALL)
 TABLE = re.compile(r"\s*CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)\s*\Z", re.DOTALL)
 NONE = type(None)
+PLACEHOLDERS = ("?", "%s")
 ARRAY_TYPES = {"TEXT": "text[]", "INTEGER": "integer[]", "BIGINT": "bigint[]"}
 
 
@@ -72,15 +73,15 @@ def unnest_form(sql: str) -> tuple[str, tuple[int, ...] | None] | None:
     columns = [c.strip() for c in found.group(2).split(",")]
     values = [v.strip() for v in found.group(3).split(",")]
     types = COLUMN_TYPES.get(table, {})
-    if len(values) != len(columns) or "?" in tail or "%s" in tail:
+    if len(values) != len(columns) or any(mark in tail for mark in PLACEHOLDERS):
         return None
-    taken = [(c, v) for c, v in zip(columns, values) if v in ("?", "%s")]
+    taken = [(c, v) for c, v in zip(columns, values) if v in PLACEHOLDERS]
     if not taken or any(c not in types for c, _ in taken):
         return None
-    if any(v not in ("?", "%s") and not re.fullmatch(r"-?\d+|'[^']*'|NULL", v) for v in values):
+    if any(v not in PLACEHOLDERS and not re.fullmatch(r"-?\d+|'[^']*'|NULL", v) for v in values):
         return None
     names = [c for c, _ in taken]
-    select = ", ".join(f"u.{c}" if v in ("?", "%s") else v for c, v in zip(columns, values))
+    select = ", ".join(f"u.{c}" if v in PLACEHOLDERS else v for c, v in zip(columns, values))
     arrays = ", ".join(f"%b::{types[c]}" for c in names)
     statement = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} "
                  f"FROM unnest({arrays}) AS u({', '.join(names)}){tail}")

@@ -18,18 +18,18 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from engine.audit.chain import hex_id, write_links
+from engine.audit.chain import first_versions, write_links
 from engine.store.checkpoint import AUTOCHECKPOINT_OFF
-from engine.store.pg_rows import execute_rows
+from engine.store.pg_rows import execute_rows, unnest_form
 from engine.store.sql import pg_sql
 from engine.store.tables import SIDE_TABLES
 
-UPSERT_POSITION = (
+UPSERT_POSITION = (  # returns the key of a position it moved, nothing for one it did not
     "INSERT INTO kafka_positions (key, next_offset, last_digest) VALUES (?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET next_offset = excluded.next_offset, "
     "last_digest = excluded.last_digest "
     "WHERE kafka_positions.next_offset < excluded.next_offset "
-    "RETURNING next_offset"
+    "RETURNING key"
 )
 INSERT_DEAD_LETTER = (
     "INSERT INTO dead_letters "
@@ -86,16 +86,9 @@ class PositionConflict(IntegrityError):
     """A Kafka position did not move forward: the batch was already applied elsewhere."""
 
 
-# On PostgreSQL, the batch's positions in one statement (one round trip, where a statement per
-# partition was one each): it returns the keys it moved.
-UPSERT_POSITIONS_PG = (
-    "INSERT INTO kafka_positions (key, next_offset, last_digest) "
-    "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[]) "
-    "ON CONFLICT (key) DO UPDATE SET next_offset = excluded.next_offset, "
-    "last_digest = excluded.last_digest "
-    "WHERE kafka_positions.next_offset < excluded.next_offset "
-    "RETURNING key"
-)
+_POSITIONS_FORM = unnest_form(UPSERT_POSITION)
+assert _POSITIONS_FORM is not None, "UPSERT_POSITION has no one-statement form"
+POSITIONS_AS_ONE = _POSITIONS_FORM[0]  # PostgreSQL: a batch's positions in one statement
 
 
 def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
@@ -105,15 +98,15 @@ def write_side(execute: Any, fetchone: Any, side: SideWrites | None,
     rows)`` the plain inserts, a statement per table."""
     if not side:
         return
-    rows = [(key, offset, side.digests.get(key)) for key, offset in side.positions.items()]
-    if fetchall is not None and rows:
-        execute(UPSERT_POSITIONS_PG, [list(column) for column in zip(*rows)])
+    positions = [(key, offset, side.digests.get(key)) for key, offset in side.positions.items()]
+    if fetchall is not None and positions:  # one statement, one round trip
+        execute(POSITIONS_AS_ONE, [list(column) for column in zip(*positions)])
         moved = {r["key"] if isinstance(r, dict) else r[0] for r in fetchall()}
-        for key, offset, _ in rows:
+        for key, offset, _ in positions:
             if key not in moved:
                 raise PositionConflict(f"position {key} is already at or past {offset}")
-        rows = []
-    for key, next_offset, digest in rows:
+        positions = []
+    for key, next_offset, digest in positions:
         execute(UPSERT_POSITION, (key, next_offset, digest))
         if fetchone() is None:
             raise PositionConflict(f"position {key} is already at or past {next_offset}")
@@ -234,11 +227,7 @@ def latest_links(execute: Any, fetchall: Any,
     statistics say: an ``IN`` list over ``originator_id`` alone was planned as a sequential
     scan of the whole chain while the table had not been analysed yet, as after a first
     start with a backlog, and each batch read every link stored before it."""
-    first: dict[str, int] = {}
-    for event in stored_events:
-        oid = hex_id(event.originator_id)
-        if oid not in first or event.originator_version < first[oid]:
-            first[oid] = event.originator_version
+    first = first_versions(stored_events)
     if not first:
         return {}
     execute(LATEST_LINKS, [sorted(first)])
@@ -268,8 +257,9 @@ def _insert_rows(c: Any, insert: str, select_max: str,
     return list(range(last + 1, last + 1 + len(stored_events)))
 
 
-def _link_at(latest: dict[str, tuple[int, str]], oid: str, version: int) -> str | None:
-    found = latest.get(oid)
+def _link_at(links: dict[str, tuple[int, str]], oid: str, version: int) -> str | None:
+    """The hash of ``oid``'s link at ``version``, when that is the one ``links`` holds."""
+    found = links.get(oid)
     return found[1] if found is not None and found[0] == version else None
 
 
@@ -284,8 +274,7 @@ class ChainHeads:
         self.links: dict[str, tuple[int, str]] = {}
 
     def get(self, originator_id: str, version: int) -> str | None:
-        found = self.links.get(originator_id)
-        return found[1] if found is not None and found[0] == version else None
+        return _link_at(self.links, originator_id, version)
 
     def committed(self, heads: dict[str, tuple[int, str]]) -> None:
         if len(self.links) + len(heads) > self.limit:
