@@ -15,6 +15,7 @@ so a stored position beyond a freshly polled log end means the partition started
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 
 FETCH_MAX_WAIT_MS = 50
 MAX_PARTITION_FETCH_BYTES = 4 * 1024 * 1024
+# While waiting for records, how often to look whether a fetch response came back empty: an
+# empty response wakes no ``getmany`` but is news to the sequencer (a partition read to its end
+# by a newer poll lets the records held behind it go).
+POLL_LOOK_MS = 5
 
 
 def tp_of(key: str) -> TopicPartition:
@@ -46,6 +51,7 @@ class Feed:
         self.next: dict[str, int] = {}  # the next offset to hand over, per partition
         self.produced: dict[str, int] = {}  # log ends known from our own sends
         self.paused: set[str] = set()
+        self.seen_poll = 0  # the newest poll stamp of any partition when ``fetch`` last returned
 
     async def start(self) -> None:
         await self.consumer.start()
@@ -86,12 +92,26 @@ class Feed:
         if offset + 1 > self.produced.get(key, 0):
             self.produced[key] = offset + 1
 
-    async def fetch(self, max_records: int, timeout_ms: int) -> tuple[list[Incoming], int]:
-        """Records fetched since the last call (each with what it carries already read), and
-        the poll stamp of the newest fetch response (ms)."""
+    async def fetch(self, timeout_ms: int) -> tuple[list[Incoming], int]:
+        """Every record fetched since the last call (each with what it carries already read),
+        and the poll stamp of the newest fetch response (ms).
+
+        With nothing fetched yet, it waits up to ``timeout_ms`` for records or for a newer
+        poll of any partition, whichever comes first. Taking every record buffered lets
+        aiokafka ask for the next ones at once: it sends no fetch while records of a partition
+        wait for less than its ``prefetch_backoff``."""
         if not self.next:
             return [], 0
-        batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        batches = await self.consumer.getmany(timeout_ms=0)
+        if not batches and self._newest_poll() <= self.seen_poll:
+            deadline = time.monotonic() + timeout_ms / 1000
+            while not batches and self._newest_poll() <= self.seen_poll:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                batches = await self.consumer.getmany(
+                    timeout_ms=max(1, min(POLL_LOOK_MS, int(left * 1000))))
+        self.seen_poll = self._newest_poll()
         out: list[Incoming] = []
         stamp = 0
         for tp, records in batches.items():
@@ -106,6 +126,10 @@ class Feed:
             self.next[key] = records[-1].offset + 1
             stamp = max(stamp, self.consumer.last_poll_timestamp(tp) or 0)
         return out, stamp
+
+    def _newest_poll(self) -> int:
+        polls = (self.consumer.last_poll_timestamp(tp_of(key)) for key in self.next)
+        return max((p for p in polls if p is not None), default=0)
 
     def caught_up(self, key: str, since: int) -> bool | None:
         """Has this partition been read to its end, as seen by a poll newer than ``since``?

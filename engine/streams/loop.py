@@ -139,7 +139,7 @@ class Ingest:
                 await self._take_assignment(partitions)
             if not self.feed.keys:
                 return 0
-            records, polled = await self.feed.fetch(BATCH_SIZE, FETCH_TIMEOUT_MS)
+            records, polled = await self.feed.fetch(FETCH_TIMEOUT_MS)
             if records and not await self._same_broker(records):
                 return 0
             resets = self.feed.log_ends_before()
