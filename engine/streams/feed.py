@@ -102,15 +102,14 @@ class Feed:
         wait for less than its ``prefetch_backoff``."""
         if not self.next:
             return [], 0
+        deadline = time.monotonic() + timeout_ms / 1000
         batches = await self.consumer.getmany(timeout_ms=0)
-        if not batches and self._newest_poll() <= self.seen_poll:
-            deadline = time.monotonic() + timeout_ms / 1000
-            while not batches and self._newest_poll() <= self.seen_poll:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                batches = await self.consumer.getmany(
-                    timeout_ms=max(1, min(POLL_LOOK_MS, int(left * 1000))))
+        while not batches and self._newest_poll() <= self.seen_poll:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            batches = await self.consumer.getmany(
+                timeout_ms=max(1, min(POLL_LOOK_MS, int(left * 1000))))
         self.seen_poll = self._newest_poll()
         out: list[Incoming] = []
         stamp = 0
