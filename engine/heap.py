@@ -14,28 +14,82 @@ last full collection (or since the ledger started), it is unfrozen and collected
 collection per doubling instead of one per quarter of growth. The heap's size is read as the
 interpreter's allocated memory blocks, which costs a walk over its arenas; counting the frozen
 objects (``gc.get_freeze_count``) walks every one of them, milliseconds per batch.
+
+What the collector and reference counting free goes back to the C allocator, not to the
+system: glibc's malloc keeps freed chunks in the middle of its heaps (and in the heaps of the
+threads that ran the outbox's store calls) for reuse, and only gives back memory at the very
+top. A batch's records, rows and events are freed between members that stay, so the worker's
+RSS ratcheted up to the highest a batch ever needed plus what fragmentation left: measured at
+200,000 members, ``malloc_trim`` at the end of a run gave back 231 of 942 MiB. So settling also
+trims, at most once every ``TRIM_EVERY`` seconds; a trim walks the allocator's free lists: 5 ms
+on average and 13 ms at most in the same run, 0.3 s in all. Where the C library has no
+``malloc_trim`` (not glibc), nothing is trimmed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import sys
+import time
+from collections.abc import Callable
 
 GROWTH = 2.0
+TRIM_EVERY = 1.0  # seconds
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``: give every free page of every malloc heap back to the
+    system. None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+class Trimmer:
+    """Gives freed memory back to the system when called, at most once every ``every``
+    seconds."""
+
+    def __init__(self, every: float = TRIM_EVERY,
+                 trim: Callable[[], object] | None = MALLOC_TRIM) -> None:
+        self.every = every
+        self.trim = trim
+        self.trimmed_at = time.monotonic()
+        self.trims = 0
+
+    def __call__(self) -> None:
+        if self.trim is not None and time.monotonic() - self.trimmed_at >= self.every:
+            self.trim()
+            self.trims += 1
+            self.trimmed_at = time.monotonic()
 
 
 class Heap:
-    def __init__(self, growth: float = GROWTH) -> None:
+    def __init__(self, growth: float = GROWTH, trimmer: Trimmer | None = None) -> None:
         self.growth = growth
         self.next_full = int(sys.getallocatedblocks() * growth)
         self.full_collections = 0
+        self.trimmer = trimmer or Trimmer()
 
     def settle(self) -> None:
         """Call between batches: freeze what is alive now, after collecting it all once the
-        heap has grown ``growth`` times since the last full collection."""
+        heap has grown ``growth`` times since the last full collection; give freed memory back
+        to the system (``trimmer``)."""
         if sys.getallocatedblocks() >= self.next_full:
             gc.unfreeze()
             gc.collect()
             self.full_collections += 1
             self.next_full = int(sys.getallocatedblocks() * self.growth)
         gc.freeze()
+        self.trimmer()

@@ -119,10 +119,12 @@ def follow(settings: Settings, reader: Any, parent: int) -> None:
     last catch-up succeeded, 1 otherwise."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
+    from engine.heap import Trimmer
     from engine.projections.registry import catch_up_all
     from engine.store import open_store
 
     store = None
+    trim = Trimmer()  # what a catch-up's pages of events freed goes back (engine/heap.py)
     ok = stopping = False
     # Once at start, then whenever woken. ``stopping`` is read before the catch-up, so the
     # last one covers every batch stored before the worker asked.
@@ -139,6 +141,7 @@ def follow(settings: Settings, reader: Any, parent: int) -> None:
             with store.sql.fold_lock(wait=stopping) as turn:
                 if turn:
                     catch_up_all(store)
+            trim()
             ok = True
         except Exception as exc:  # the store is away: try again, as the worker's loop does
             ok = False

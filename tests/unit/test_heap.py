@@ -1,16 +1,19 @@
 """The ledger's garbage-collector policy (engine/heap.py): it freezes what is alive between
-batches, and still reclaims frozen cyclic garbage once the heap has grown enough."""
+batches, still reclaims frozen cyclic garbage once the heap has grown enough, and gives what
+is freed back to the system."""
 
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from engine.heap import Heap
+from engine.heap import MALLOC_TRIM, Heap, Trimmer
 
 
 class Node:
@@ -47,3 +50,41 @@ def test_frozen_cyclic_garbage_is_reclaimed_once_the_heap_has_grown() -> None:
     assert gone() is None
     assert heap.full_collections == 1
     assert heap.next_full > sys.getallocatedblocks()  # the next one after another doubling
+
+
+def test_settling_trims_the_allocator_at_most_once_per_interval() -> None:
+    trims: list[int] = []
+    heap = Heap(growth=10**6, trimmer=Trimmer(every=3600.0, trim=lambda: trims.append(1)))
+    heap.settle()
+    assert trims == [] and heap.trimmer.trims == 0  # not since it started
+    heap.trimmer.trimmed_at -= 3600.0
+    heap.settle()
+    heap.settle()
+    assert trims == [1] and heap.trimmer.trims == 1
+
+
+FRAGMENTED = """
+import sys
+from engine.heap import MALLOC_TRIM
+
+def rss():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmRSS:")) // 1024
+
+chunks = [bytes(4096) + bytes([i % 256]) for i in range(60_000)]  # about 240 MiB of malloc
+kept = chunks[::50]  # one in fifty stays, so the heap cannot shrink from its top
+del chunks
+before = rss()
+MALLOC_TRIM()
+print(before, rss())
+"""
+
+
+@pytest.mark.skipif(MALLOC_TRIM is None or not sys.platform.startswith("linux"),
+                    reason="glibc's malloc_trim")
+def test_trimming_gives_freed_memory_in_the_middle_of_the_heap_back() -> None:
+    done = subprocess.run([sys.executable, "-c", FRAGMENTED], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    before, after = map(int, done.stdout.split())
+    assert before > 200  # MiB: freed, but still the process's
+    assert after < before - 150
