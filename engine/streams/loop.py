@@ -36,7 +36,10 @@ from engine.streams.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+# What a batch pays whatever its size (a sweep, a commit, the outbox's round trips, a turn at
+# the write lock) was a fifth of the worker's time at 2,000; at 10,000 the worker's CPU per
+# fact fell by a third (BENCHMARKS.md, 2026-12-07 night; memory: engine/heap.py).
+BATCH_SIZE = 10_000
 FETCH_TIMEOUT_MS = 100
 HOLD_PER_PARTITION = 20_000  # stop fetching a partition that far ahead of the others
 MAX_PAUSE = 5.0
