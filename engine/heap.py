@@ -16,15 +16,16 @@ interpreter's allocated memory blocks, which costs a walk over its arenas; count
 objects (``gc.get_freeze_count``) walks every one of them, milliseconds per batch.
 
 What the collector and reference counting free goes back to the C allocator, not to the
-system: glibc's malloc keeps freed chunks in the middle of its heaps (and in the heaps of the
-threads that ran the outbox's store calls) for reuse, and only gives back memory at the very
-top. A batch's records, rows and events are freed between members that stay, so the worker's
-RSS ratcheted up to the highest a batch ever needed plus what fragmentation left: measured at
-200,000 members, ``malloc_trim`` at the end of a run gave back 231 of 942 MiB. So settling also
-trims, at most once every ``TRIM_EVERY`` seconds. A trim itself is cheap (5 ms on average), but
-the pages it gives back are faulted in again by the batches after it: trimming every second,
-the worker took 641,499 page faults per 200,000 facts instead of 205,295, and 12 s more CPU
-(75.0 s against 62.9). So the trims come at most every ten seconds: 4 per 200,000 facts.
+system: glibc's malloc keeps freed chunks in the middle of its heaps (it gives threads heaps
+of their own, and the loop runs each batch and the outbox's store calls in threads) for reuse,
+and only gives back memory at the very top. A batch's records, rows and events are freed
+between members that stay, so the worker's RSS ratcheted up to the highest a batch ever
+needed plus what fragmentation left: measured at 200,000 members, ``malloc_trim`` at the end
+of a run gave back 231 of 942 MiB. So settling also trims, at most once every ``TRIM_EVERY``
+seconds. A trim itself is cheap (5 ms on average), but the pages it gives back are faulted in
+again by the batches after it: trimming every second, the worker took 641,499 page faults per
+200,000 facts instead of 205,295, and 12 s more CPU (75.0 s against 62.9). So the trims come
+at most every ten seconds: 4 per 200,000 facts.
 Where the C library has no ``malloc_trim`` (not glibc), nothing is trimmed.
 """
 
