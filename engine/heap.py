@@ -25,8 +25,8 @@ of a run gave back 231 of 942 MiB. So settling also trims, at most once every ``
 seconds. A trim itself is cheap (5 ms on average), but the pages it gives back are faulted in
 again by the batches after it: trimming every second, the worker took 641,499 page faults per
 200,000 facts instead of 205,295, and 12 s more CPU (75.0 s against 62.9). So the trims come
-at most every ten seconds: 4 per 200,000 facts.
-Where the C library has no ``malloc_trim`` (not glibc), nothing is trimmed.
+at most every ten seconds: 4 per 200,000 facts. Where the C library has no ``malloc_trim``
+(not glibc), nothing is trimmed.
 """
 
 from __future__ import annotations

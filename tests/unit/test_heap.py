@@ -64,7 +64,6 @@ def test_settling_trims_the_allocator_at_most_once_per_interval() -> None:
 
 
 FRAGMENTED = """
-import sys
 from engine.heap import MALLOC_TRIM
 
 def rss():
