@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from engine.audit.chain import first_versions, write_links
@@ -175,9 +181,32 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
         for ddl in SIDE_TABLES:
             curs.execute(ddl, prepare=False)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """As the library's recorder does, but outside psycopg's pipeline mode. In that mode
+        psycopg (3.3.9) stops sending once its queue of statements is empty, even when the
+        socket took only part of the output; it then waits for results that the server, still
+        reading the rest of the statement, never sends. The output outgrows the socket when
+        the server is not reading: its session waits for the events-table lock another
+        worker holds, and a batch's events are megabytes. Two workers over one database
+        stopped so, each for good (BENCHMARKS.md, 2026-12-08). A batch is a dozen statements:
+        their round trips cost nothing beside its rows."""
+        if self.datastore.enable_db_functions:
+            return super().insert_events(stored_events, **kwargs)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            with conn.cursor() as curs:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # In psycopg's pipeline mode a cursor that has queued several statements may hand a
-        # fetch the result of another one: statements whose rows are read get a cursor each.
+        # Statements whose rows are read get a cursor each (in pipeline mode, which the
+        # library's own insert uses, a cursor that queued several may hand back another's).
         # Take the library's events-table lock before any side write, so concurrent writers
         # (a worker and the API) queue at one lock instead of deadlocking on side-table rows.
         self._lock_table(curs)
@@ -217,10 +246,9 @@ def latest_links(execute: Any, fetchall: Any,
     batch, in one statement. PostgreSQL only, under the events-table lock.
 
     Raises IntegrityError when another writer has stored an event at or past a version this
-    batch writes: the library's recorder learns of such a conflict from the unique index,
-    inside psycopg's pipeline, and the pipeline's own exit then sometimes raises
-    ``PipelineAborted`` (an OperationalError, retried as an outage) instead of the conflict.
-    Asked first, no statement of the transaction fails. The hash chain has one link per stored
+    batch writes, before any of the batch's writes (the library's pipelined recorder learned
+    of such a conflict from the unique index, and the pipeline's own exit then sometimes
+    raised ``PipelineAborted``, an OperationalError retried as an outage). The hash chain has one link per stored
     event, keyed by originator and version.
 
     One index probe per originator (the last entry of the primary key), whatever the table's

@@ -6,10 +6,13 @@ index, refusing a write another writer has overtaken."""
 
 from __future__ import annotations
 
+import os
+import threading
+import uuid
 from pathlib import Path
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from engine.aggregates.member import Member
 from engine.audit.chain import first_break
@@ -121,6 +124,32 @@ def test_over_postgresql_a_write_another_writer_overtook_is_refused(pg_url: str,
         assert chain_break(worker, m) is None  # type: ignore[arg-type]
     worker.close()
     api.close()
+
+
+def test_over_postgresql_a_batch_of_megabytes_is_stored_while_the_server_is_slow_to_read(
+        pg_url: str, tmp_path: Path):
+    """The server runs a batch's statements one by one and reads no further meanwhile; a
+    batch whose events are megabytes must still go out whole (in psycopg's pipeline mode the
+    client stopped sending part of it once the socket was full, and both sides waited for
+    good: two workers over one database stopped so)."""
+    store = open_store(Settings(store_url=pg_url, data_dir=tmp_path))
+    with store.sql.transaction() as cur:  # the statement before the events is slow
+        cur.execute("CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$")
+        cur.execute("CREATE TRIGGER slow BEFORE INSERT ON event_chain "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION slow()")
+    events = [StoredEvent(originator_id=uuid.uuid4(), originator_version=1,
+                          topic="engine.aggregates.member:Member.Created",
+                          state=os.urandom(8192)) for _ in range(4000)]  # 32 MB
+    done: list[object] = []
+    saving = threading.Thread(
+        target=lambda: done.append(store.app.recorder.insert_events(events)), daemon=True)
+    saving.start()
+    saving.join(30)
+    assert not saving.is_alive(), "the batch was never stored"
+    assert len(done[0]) == len(events)  # type: ignore[arg-type]
+    assert store.max_notification_id() == len(events)
+    store.close()
 
 
 def test_over_postgresql_the_last_links_are_read_through_the_index_without_statistics(
