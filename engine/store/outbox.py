@@ -22,13 +22,24 @@ class OutboxMessage:
 
 
 PENDING = "SELECT id, topic, msg_key, payload FROM outbox WHERE sent = 0 ORDER BY id LIMIT ?"
+PENDING_ON = ("SELECT id, topic, msg_key, payload FROM outbox WHERE sent = 0 AND topic = ? "
+              "ORDER BY id LIMIT ?")
 
 
-def pending(store: LoyaltyStore, limit: int = 5000) -> list[OutboxMessage]:
-    """Up to ``limit`` unsent messages, in the order to send them; read through the index of
-    unsent messages, so the cost does not grow with the messages sent before."""
-    rows = store.sql.query(PENDING, (limit,))
+def pending(store: LoyaltyStore, limit: int = 5000,
+            topic: str | None = None) -> list[OutboxMessage]:
+    """Up to ``limit`` unsent messages (with ``topic``, of that topic only), in the order to
+    send them; read through the index of unsent messages, so the cost does not grow with the
+    messages sent before."""
+    if topic is None:
+        rows = store.sql.query(PENDING, (limit,))
+    else:
+        rows = store.sql.query(PENDING_ON, (topic, limit))
     return sorted((_message(r) for r in rows), key=_send_order)
+
+
+def any_unsent(store: LoyaltyStore) -> bool:
+    return bool(store.sql.query("SELECT 1 AS one FROM outbox WHERE sent = 0 LIMIT 1"))
 
 
 def _send_order(message: OutboxMessage) -> tuple[int, float, str]:

@@ -25,6 +25,7 @@ class Cursor(Protocol):
 
 SCHEMA_LOCK_KEY = 0x4C4F59414C5459  # "LOYALTY"
 FOLD_LOCK_KEY = 0x4C4F59464F4C44  # "LOYFOLD"
+SEND_LOCK_KEY = 0x4C4F5953454E44  # "LOYSEND"
 CREATED = re.compile(r"\s*CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
@@ -88,6 +89,15 @@ class SqlSession:
         (with ``wait`` off, False when another session does). SQLite serves one worker, so
         there is nobody to take turns with."""
         yield True
+
+    def take_send_turn(self) -> bool:
+        """May this session send the outbox now? (``engine/streams/worker.py``,
+        ``flush_outbox``): False while another session's worker sends it. SQLite serves one
+        worker: always."""
+        return True
+
+    def end_send_turn(self) -> None:
+        """Let another session send the outbox."""
 
     def create_tables(self) -> None:
         with self.transaction() as cur:
@@ -186,22 +196,37 @@ class PostgresSession(SqlSession):
         database take turns: each would otherwise fold the same pages, and all but the first
         to write a page throw their fold away (``engine/projections/runner.py``). Released by
         the server if the session ends while folding."""
-        import psycopg
-
-        conn = self.conn
-        if wait:
-            conn.execute("SELECT pg_advisory_lock(%s)", (FOLD_LOCK_KEY,))
-            held = True
-        else:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS held",
-                               (FOLD_LOCK_KEY,)).fetchone()
-            held = bool(row["held"])
+        held = self._advisory_lock(FOLD_LOCK_KEY, wait=wait)
         try:
             yield held
         finally:
             if held:
-                with suppress(psycopg.Error):  # a broken session has let go already
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (FOLD_LOCK_KEY,))
+                self._advisory_unlock(FOLD_LOCK_KEY)
+
+    def take_send_turn(self) -> bool:
+        """A session advisory lock, taken without waiting: several workers over one database
+        would otherwise each read the same unsent messages, send them all and mark them sent
+        twice. Released by the server if the session ends while sending."""
+        with self.lock:
+            return self._advisory_lock(SEND_LOCK_KEY, wait=False)
+
+    def end_send_turn(self) -> None:
+        with self.lock:
+            self._advisory_unlock(SEND_LOCK_KEY)
+
+    def _advisory_lock(self, key: int, *, wait: bool) -> bool:
+        conn = self.conn
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            return True
+        row = conn.execute("SELECT pg_try_advisory_lock(%s) AS held", (key,)).fetchone()
+        return bool(row["held"])
+
+    def _advisory_unlock(self, key: int) -> None:
+        import psycopg
+
+        with suppress(psycopg.Error):  # a broken session has let go already
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def create_tables(self) -> None:
         """Only what is missing, one statement per transaction. ``CREATE INDEX IF NOT EXISTS``

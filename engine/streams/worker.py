@@ -23,7 +23,7 @@ from engine.projections.registry import catch_up_all
 from engine.service import Ledger
 from engine.signing import Verifier
 from engine.store import LoyaltyStore, open_store
-from engine.store.outbox import mark_sent, pending
+from engine.store.outbox import any_unsent, mark_sent, pending
 from engine.streams.app import MEMBERSHIP_TOPIC, Hooks, WorkerStats, create_app
 from engine.streams.feed import key_of
 from engine.streams.health import Health
@@ -48,10 +48,33 @@ def all_topics() -> dict[str, int]:
 async def flush_outbox(store: LoyaltyStore, producer: AIOKafkaProducer,
                        on_sent: Callable[[str, int], None] | None = None) -> int:
     """Send what committed batches left in the outbox; mark it sent once Kafka has it.
-    ``on_sent(partition key, offset)`` hears where each record landed."""
+    ``on_sent(partition key, offset)`` hears where each record landed.
+
+    The workers over one PostgreSQL database take turns (``SqlSession.take_send_turn``): each
+    would otherwise read the same unsent messages, send them all and mark them twice. One that
+    finds another sending leaves the messages to it, but for the referral commands: those it
+    sends itself, so that its feed hears where they landed and its sequencer waits for those
+    bound for its own partitions (``Feed.note_sent``), as with one worker. The sender reads on
+    until nothing is unsent, and looks once more after letting go, for what was committed by
+    a worker that found it sending just before."""
     sent = 0
     while True:
-        messages = await asyncio.to_thread(pending, store)
+        if not await asyncio.to_thread(store.sql.take_send_turn):
+            return sent + await _send_unsent(store, producer, on_sent, COMMANDS_TOPIC)
+        try:
+            sent += await _send_unsent(store, producer, on_sent)
+        finally:
+            await asyncio.to_thread(store.sql.end_send_turn)
+        if not await asyncio.to_thread(any_unsent, store):
+            return sent
+
+
+async def _send_unsent(store: LoyaltyStore, producer: AIOKafkaProducer,
+                       on_sent: Callable[[str, int], None] | None,
+                       topic: str | None = None) -> int:
+    sent = 0
+    while True:
+        messages = await asyncio.to_thread(pending, store, topic=topic)
         if not messages:
             return sent
         futures = [
