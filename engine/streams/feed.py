@@ -140,6 +140,11 @@ class Feed:
             return False
         return self.next.get(key, 0) >= (self.log_end(key) or 0)
 
+    def behind(self) -> bool:
+        """Is any partition read (not paused) known to hold records not fetched yet?"""
+        return any(key not in self.paused and (self.log_end(key) or 0) > offset
+                   for key, offset in self.next.items())
+
     def log_end(self, key: str) -> int | None:
         """The partition's log end as last polled (with the commands we sent ourselves); None
         when it was never polled since it was assigned."""

@@ -44,6 +44,13 @@ FETCH_TIMEOUT_MS = 100
 HOLD_PER_PARTITION = 20_000  # stop fetching a partition that far ahead of the others
 MAX_PAUSE = 5.0
 IDLE_TICK_SECONDS = 1.0  # how often an idle worker sweeps and settles referral claims
+# A release cut short (records held that may not go yet, or known to be on the broker and not
+# fetched yet) waits this long for more to make it a whole batch. The referral commands a
+# batch sends hold back the records after them until they are fetched; applied alone, the few
+# released meanwhile sent a few commands more, and between two batches of 10,000 came four or
+# five of 1-100 records, each paying a transaction, a turn at the write lock and an outbox
+# round (BENCHMARKS.md, 2026-12-08).
+GATHER_SECONDS = 0.25
 READ_TOPICS = (*SOURCE_TOPICS, COMMANDS_TOPIC)
 _RANK = {topic: i for i, topic in enumerate(READ_TOPICS)}
 
@@ -71,6 +78,9 @@ class Ingest:
         self.sequencer = Sequencer(topic_rank, settings.max_idle)
         self.lock = asyncio.Lock()
         self.pending: set[int] | None = None
+        # released by the sequencer, not applied yet: the start of the next batch, gathering
+        self.gathered: list[Incoming] = []
+        self._gathering_since: float | None = None
         self.cluster_id: str | None = None
         self._ticked = 0.0  # monotonic time of the last idle tick
         self._admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
@@ -93,6 +103,7 @@ class Ingest:
             self.pending = None
             self.feed.assign({})
             self.sequencer.forget(list(self.sequencer.queues))
+            self._drop_gathered()
             self.ledger.owned = frozenset()
 
     async def _take_assignment(self, partitions: set[int]) -> None:
@@ -109,6 +120,7 @@ class Ingest:
         held = await asyncio.to_thread(self.ledger.hold_pending, partitions)
         self.feed.assign({key: self.ledger.positions.get(key, 0) for key in keys})
         self.sequencer.forget(list(self.sequencer.queues))
+        self._drop_gathered()
         self.sequencer.track(keys)
         log.info("reading %d partitions of %d topics; %d members with pending points held",
                  len(partitions), len(READ_TOPICS), held)
@@ -151,9 +163,15 @@ class Ingest:
                 return 0
             self.sequencer.add(records, polled)
             self._flow()
-            released = self.sequencer.release(self.feed.caught_up, BATCH_SIZE)
+            released = self.gathered + self.sequencer.release(
+                self.feed.caught_up, BATCH_SIZE - len(self.gathered))
+            self.gathered = []
             if not released:
                 return 0
+            if len(released) < BATCH_SIZE and self._gather():
+                self.gathered = released
+                return 0
+            self._gathering_since = None
             held = self.sequencer.held_back()
             started = time.perf_counter()
             outcome = await handle_until_stored(self.ledger, released, self.health, held)
@@ -179,8 +197,8 @@ class Ingest:
         engine time reached and decide the referral claims other workers' sweeps now allow.
         Returns 1 when that wrote something (commands to send), else 0."""
         now = time.monotonic()
-        if now - self._ticked < IDLE_TICK_SECONDS:
-            return 0
+        if now - self._ticked < IDLE_TICK_SECONDS or self.gathered:
+            return 0  # (records gathered are held by no one the ledger's sweep could ask)
         self._ticked = now
         async with self.lock:
             if not self.feed.keys:
@@ -233,6 +251,7 @@ class Ingest:
             self.feed.seek(key, 0)
         self.sequencer.forget(list(self.sequencer.queues))
         self.sequencer.track(self.feed.keys)
+        self._drop_gathered()
         return False
 
     async def _start_over(self, resets: dict[str, tuple[int, str]]) -> None:
@@ -243,6 +262,25 @@ class Ingest:
             self.feed.seek(key, 0)
             self.sequencer.forget([key])
             self.sequencer.track([key])
+        self._drop_gathered(set(resets))
+
+    def _gather(self) -> bool:
+        """Should a short release wait for more? While the sequencer holds records it may
+        not release yet, or records known to be on the broker are not fetched yet, for up to
+        GATHER_SECONDS since it first fell short."""
+        now = time.monotonic()
+        if self._gathering_since is None:
+            self._gathering_since = now
+        return now - self._gathering_since < GATHER_SECONDS and bool(
+            len(self.sequencer) or self.feed.behind())
+
+    def _drop_gathered(self, keys: set[str] | None = None) -> None:
+        """Forget the records gathered from these partitions (all: None), which the feed reads
+        again."""
+        self.gathered = [m for m in self.gathered
+                         if keys is not None and m.position_key not in keys]
+        if not self.gathered:
+            self._gathering_since = None
 
     async def _cluster_id(self) -> str | None:
         cluster: Any = await asyncio.wait_for(self._admin.describe_cluster(), 5.0)
