@@ -85,6 +85,7 @@ class _Poison(Exception):
 class _Batch:
     members: dict[str, Member] = field(default_factory=dict)
     fresh: set[str] = field(default_factory=set)
+    absent: set[str] = field(default_factory=set)  # read for this batch: not in the store
     side: SideWrites = field(default_factory=SideWrites)
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
     marked: datetime | None = None  # the sweep mark this batch writes
@@ -234,14 +235,17 @@ class Ledger:
                            for row in rows]) + self._hold_claimants(partitions)
 
     def _hold(self, found: Sequence[tuple[str, int | None]],
-              into: dict[str, Member] | None = None) -> int:
+              into: dict[str, Member] | None = None,
+              read: dict[str, Member] | None = None) -> int:
         """Read these members (customer id, partition) from the store into memory, or into
-        a batch's members, unless they are in memory already."""
+        a batch's members, unless they are in memory already; ``read``: the stored ones
+        among them, read already."""
         loaded = 0
         for customer_id, partition in found:
             if customer_id in self.members or (into is not None and customer_id in into):
                 continue
-            member = self.store.get_member(customer_id)
+            member = (self.store.get_member(customer_id) if read is None
+                      else read.get(customer_id))
             if member is None:
                 continue
             (self.members if into is None else into)[customer_id] = member
@@ -289,6 +293,7 @@ class Ledger:
                idle: bool = False) -> BatchOutcome:
         self._bring_back_dropped()
         batch = _Batch()
+        self._read_members(messages, batch)
         for message in messages:
             key = message.position_key
             if message.offset < batch.side.positions.get(key, self.positions.get(key, 0)):
@@ -375,7 +380,9 @@ class Ledger:
         them (their pending points, their undecided claims)."""
         if self._dropped:
             partitions = self.residency.partitions
-            self._hold([(c, partitions.get(c)) for c in sorted(self._dropped)])
+            dropped = sorted(self._dropped)
+            self._hold([(c, partitions.get(c)) for c in dropped],
+                       read=self.store.get_members(dropped))
             self._dropped.clear()
 
     def _mark(self, batch: _Batch, goal: datetime) -> None:
@@ -526,10 +533,26 @@ class Ledger:
             message.value.decode("utf-8"),
         ))
 
+    def _read_members(self, messages: Sequence[Incoming], batch: _Batch) -> None:
+        """Read the batch's members that are not in memory, all in one read; those not in the
+        store are noted, so that ``_member`` does not ask for them again."""
+        wanted: dict[str, int] = {}
+        members = self.members
+        for message in messages:
+            customer_id = getattr(message.decoded, "customer_id", None)
+            if customer_id and customer_id not in members and customer_id not in wanted:
+                wanted[customer_id] = message.partition
+        if len(wanted) < 2:
+            return  # one read either way
+        read = self.store.get_members(wanted)
+        self._hold(list(wanted.items()), into=batch.members, read=read)
+        batch.absent.update(c for c in wanted if c not in read)
+
     def _member(self, customer_id: str, at: Any, batch: _Batch, partition: int) -> Member:
         self.residency.partitions[customer_id] = partition
         member = batch.members.get(customer_id) or self.members.get(customer_id)
-        if member is None and self._hold([(customer_id, partition)], into=batch.members):
+        if (member is None and customer_id not in batch.absent
+                and self._hold([(customer_id, partition)], into=batch.members)):
             member = batch.members[customer_id]
         if member is None:
             member = Member(customer_id=customer_id, timestamp=at)

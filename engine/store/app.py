@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
@@ -106,6 +106,25 @@ class LoyaltyStore:
             return self.app.repository.get(member_id(customer_id))  # type: ignore[no-any-return]
         except AggregateNotFoundError:
             return None
+
+    def get_members(self, customer_ids: Iterable[str]) -> dict[str, Member]:
+        """The stored members among these customers, as ``get_member`` reads them (each
+        member's events, in order, through the library's projector) but in one read for all:
+        ``get_member`` costs a round trip each, and a batch meeting members new to the worker
+        (its first batches, a takeover) read them one by one (BENCHMARKS.md, 2026-12-08)."""
+        ids = {member_id(c): c for c in customer_ids}
+        if not ids:
+            return {}
+        to_domain_event = self.app.mapper.to_domain_event
+        events: dict[Any, list[Any]] = {}
+        for stored in self.app.recorder.select_events_of(list(ids)):  # type: ignore[attr-defined]
+            events.setdefault(stored.originator_id, []).append(to_domain_event(stored))
+        found: dict[str, Member] = {}
+        for oid, member_events in events.items():
+            member = project_aggregate(None, member_events)
+            if member is not None:
+                found[ids[oid]] = member
+        return found
 
     def save(self, aggregates: Iterable[Aggregate], side: SideWrites | None = None) -> None:
         """Write every pending event of the aggregates and the side writes in one transaction.
