@@ -143,7 +143,7 @@ def _wait_done(children: list[Child], store_url: str, table: str, ends: dict[str
                 if child.process.poll() is not None:
                     raise BenchError(f"a worker exited (code {child.process.returncode}) "
                                      f"before the end; see {log}")
-            state = read(table)
+            state = read(table, ends)
             if state is not None:
                 if _done(state, ends, names):
                     return now
@@ -160,7 +160,7 @@ def _done(state: dict[str, Any], ends: dict[str, int], names: list[str]) -> bool
     if any(positions.get(key, 0) < end for key, end in ends.items()):
         return False
     consumed = sum(v for k, v in positions.items() if k.startswith(COMMANDS_TOPIC + "#"))
-    if state["unsent"] or consumed < state["commands"]:
+    if state["unsent"] or state["commands"] is None or consumed < state["commands"]:
         return False
     last = state["last_id"]
     return last > 0 and all(state["projections"].get(name) == last for name in names)
@@ -177,10 +177,13 @@ def _progress(state: dict[str, Any] | None, ends: dict[str, int]) -> str:
 QUERIES = (
     ("positions", "SELECT key, next_offset FROM kafka_positions"),
     ("unsent", "SELECT COUNT(*) FROM outbox WHERE sent = 0"),
-    ("commands", f"SELECT COUNT(*) FROM outbox WHERE topic = '{COMMANDS_TOPIC}'"),
     ("projections", "SELECT name, notification_id FROM projection_positions"),
     ("last_id", "SELECT COALESCE(MAX({id_column}), 0) FROM {table}"),
 )
+# Counted only once every source partition is read to its end: no index serves it, and read
+# every 0.1 s while the workers ran, it cost PostgreSQL 0.36 s of a two-worker run's 10.6 s
+# (BENCHMARKS.md, 2026-12-07 late night).
+COMMANDS_SENT = f"SELECT COUNT(*) FROM outbox WHERE topic = '{COMMANDS_TOPIC}'"
 
 
 @contextmanager
@@ -192,12 +195,12 @@ def _reader(store_url: str) -> Iterator[Any]:
 
         conn = psycopg.connect(store_url, autocommit=True)
 
-        def read_pg(table: str) -> dict[str, Any] | None:
+        def read_pg(table: str, ends: dict[str, int]) -> dict[str, Any] | None:
             try:
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     return _collect(lambda sql: cur.execute(sql).fetchall(), table,
-                                    "notification_id")
+                                    "notification_id", ends)
             except psycopg.errors.UndefinedTable:
                 return None
         try:
@@ -207,11 +210,12 @@ def _reader(store_url: str) -> Iterator[Any]:
         return
     conn3 = sqlite3.connect(store_url, isolation_level=None, timeout=30.0)
 
-    def read_sqlite(table: str) -> dict[str, Any] | None:
+    def read_sqlite(table: str, ends: dict[str, int]) -> dict[str, Any] | None:
         try:
             conn3.execute("BEGIN")
             try:
-                return _collect(lambda sql: conn3.execute(sql).fetchall(), table, "rowid")
+                return _collect(lambda sql: conn3.execute(sql).fetchall(), table, "rowid",
+                                ends)
             finally:
                 conn3.execute("COMMIT")
         except sqlite3.OperationalError as exc:
@@ -224,7 +228,7 @@ def _reader(store_url: str) -> Iterator[Any]:
         conn3.close()
 
 
-def _collect(fetch: Any, table: str, id_column: str) -> dict[str, Any]:
+def _collect(fetch: Any, table: str, id_column: str, ends: dict[str, int]) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for name, sql in QUERIES:
         rows = fetch(sql.format(table=table, id_column=id_column))
@@ -232,6 +236,9 @@ def _collect(fetch: Any, table: str, id_column: str) -> dict[str, Any]:
             state[name] = {str(k): int(v) for k, v in rows}
         else:
             state[name] = int(rows[0][0])
+    positions = state["positions"]
+    read_all = all(positions.get(key, 0) >= end for key, end in ends.items())
+    state["commands"] = int(fetch(COMMANDS_SENT)[0][0]) if read_all else None
     return state
 
 
