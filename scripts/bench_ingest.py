@@ -157,7 +157,7 @@ def _wait_done(children: list[Child], store_url: str, table: str, ends: dict[str
 
 def _done(state: dict[str, Any], ends: dict[str, int], names: list[str]) -> bool:
     positions = state["positions"]
-    if any(positions.get(key, 0) < end for key, end in ends.items()):
+    if not _sources_read(positions, ends):
         return False
     consumed = sum(v for k, v in positions.items() if k.startswith(COMMANDS_TOPIC + "#"))
     if state["unsent"] or state["commands"] is None or consumed < state["commands"]:
@@ -236,10 +236,14 @@ def _collect(fetch: Any, table: str, id_column: str, ends: dict[str, int]) -> di
             state[name] = {str(k): int(v) for k, v in rows}
         else:
             state[name] = int(rows[0][0])
-    positions = state["positions"]
-    read_all = all(positions.get(key, 0) >= end for key, end in ends.items())
+    read_all = _sources_read(state["positions"], ends)
     state["commands"] = int(fetch(COMMANDS_SENT)[0][0]) if read_all else None
     return state
+
+
+def _sources_read(positions: dict[str, int], ends: dict[str, int]) -> bool:
+    """Has every source partition's stored position reached the end published?"""
+    return all(positions.get(key, 0) >= end for key, end in ends.items())
 
 
 def projection_names() -> list[str]:

@@ -236,8 +236,9 @@ class LoyaltyPostgresRecorder(PostgresApplicationRecorder):
                 return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # Statements whose rows are read get a cursor each (in pipeline mode, which the
-        # library's own insert uses, a cursor that queued several may hand back another's).
+        # Statements whose rows are read get a cursor each (``_Reader``). That was needed
+        # inside psycopg's pipeline, where a cursor that queued several statements could hand
+        # back another's rows; ``insert_events`` no longer pipelines, so it is only a habit.
         # Take the library's events-table lock before any side write, so concurrent writers
         # (a worker and the API) queue at one lock instead of deadlocking on side-table rows.
         self._lock_table(curs)

@@ -138,12 +138,15 @@ class Feed:
             return None
         if polled <= since:
             return False
-        return self.next.get(key, 0) >= (self.log_end(key) or 0)
+        return self._fetched_to_end(key)
 
     def behind(self) -> bool:
         """Is any partition read (not paused) known to hold records not fetched yet?"""
-        return any(key not in self.paused and (self.log_end(key) or 0) > offset
-                   for key, offset in self.next.items())
+        return any(key not in self.paused and not self._fetched_to_end(key) for key in self.next)
+
+    def _fetched_to_end(self, key: str) -> bool:
+        """Handed over up to the log end last known (0 when none is)."""
+        return self.next.get(key, 0) >= (self.log_end(key) or 0)
 
     def log_end(self, key: str) -> int | None:
         """The partition's log end as last polled (with the commands we sent ourselves); None
